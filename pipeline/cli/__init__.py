@@ -1,0 +1,1 @@
+"""The ``codegen`` command line."""

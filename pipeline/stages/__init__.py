@@ -1,0 +1,1 @@
+"""Pure stage logic: no Kafka imports anywhere below this package."""
