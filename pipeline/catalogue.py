@@ -57,6 +57,8 @@ TOPICS: dict[str, TopicSpec] = {
                   "Generation requests published by users."),
         TopicSpec("stubs", STAGE_PARTITIONS, StubsExtracted, 7 * DAY_MS,
                   "Stubs found in each request's module."),
+        TopicSpec("repairs", STAGE_PARTITIONS, StubsExtracted, 7 * DAY_MS,
+                  "Stubs whose bodies failed validation, back to generate with the findings."),
         TopicSpec("generated", STAGE_PARTITIONS, CodeGenerated, 7 * DAY_MS,
                   "A generated body for every stub."),
         TopicSpec("validated", STAGE_PARTITIONS, CodeValidated, 7 * DAY_MS,
@@ -88,6 +90,8 @@ STAGE_OUTPUTS: dict[str, str] = {
     "inject": "injected",
     "store": "stored",
 }
+# Further topics a stage consumes besides its main input.
+STAGE_EXTRA_INPUTS: dict[str, tuple[str, ...]] = {"generate": ("repairs",)}
 STAGES: tuple[str, ...] = tuple(STAGE_INPUTS)
 
 

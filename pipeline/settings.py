@@ -60,9 +60,58 @@ class Settings(BaseSettings):
     error_class: str = "ModelOnexError"
     log_function: str = "emit_log_event"
 
+    # Generation (openai backend)
+    openai_base_url: str = Field(
+        default="https://api.openai.com/v1",
+        description="Any OpenAI-compatible API: {base_url}/chat/completions is called.",
+    )
+    openai_model: str = "gpt-4o-mini"
+    openai_api_key: SecretStr | None = Field(
+        default=None, description="Sent as a bearer token; none for local servers."
+    )
+    openai_temperature: float = Field(default=0.2, ge=0.0, le=2.0)
+    openai_max_tokens: int = Field(
+        default=2048, ge=0, description="Completion token limit per stub; 0 sends none."
+    )
+    openai_timeout: float = Field(default=60.0, gt=0, description="Seconds per HTTP call.")
+    openai_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description='USD per 1k prompt and completion tokens, by model: {"m": [0.15, 0.6]}.',
+    )
+    openai_extra_body: dict[str, object] = Field(
+        default_factory=dict,
+        description="Merged into every request body; a null value removes a default key.",
+    )
+    openai_max_concurrency: int = Field(
+        default=16, ge=1, description="Calls in flight at once, per worker."
+    )
+    openai_retry_attempts: int = Field(
+        default=4, ge=1, description="HTTP attempts per stub, the first included."
+    )
+    openai_retry_initial_wait: float = Field(default=0.5, ge=0)
+    openai_retry_max_wait: float = Field(
+        default=30.0, ge=0, description="Cap of one backoff wait, Retry-After included."
+    )
+    openai_breaker_threshold: int = Field(
+        default=5, ge=1, description="Consecutive failures that open the circuit."
+    )
+    openai_breaker_reset: float = Field(
+        default=30.0, gt=0, description="Seconds the circuit stays open before a trial call."
+    )
+    # End of generation (openai backend)
+
     # Workers
+    state_dir: Path = Path(".codegen")
     worker_log_level: str = "warning"
-    processing_retries: int = 3
+    processing_retries: int = Field(default=3, ge=1, description="Tries for transient errors.")
+    max_attempts: int = Field(default=3, ge=1, description="Generation attempts per request.")
+    concurrency: int = Field(default=1, ge=1, description="Records in flight per worker.")
+    generate_concurrency: int = Field(
+        default=64, ge=1, description="Records in flight per generate worker."
+    )
+
+    def stage_concurrency(self, stage: str) -> int:
+        return self.generate_concurrency if stage == "generate" else self.concurrency
 
     @property
     def local_bootstrap(self) -> str:

@@ -7,7 +7,13 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from pipeline.models import ExtractionResult, GeneratedBody, StoredArtifact, ValidationReport
+from pipeline.models import (
+    ExtractionResult,
+    Finding,
+    GeneratedBody,
+    StoredArtifact,
+    ValidationReport,
+)
 from pipeline.records.base import Record, new_request_id, utcnow
 
 
@@ -32,8 +38,17 @@ class GenerationRequest(Record):
 
 
 class StubsExtracted(Record):
+    """Stubs to generate; on the ``repairs`` topic also the findings of the last attempt."""
+
     request: GenerationRequest
     extraction: ExtractionResult
+    attempt: int = Field(default=1, ge=1, description="1 for the first generation.")
+    findings: list[Finding] = Field(
+        default_factory=list, description="Validation errors of the previous attempt."
+    )
+    previous_bodies: list[GeneratedBody] = Field(
+        default_factory=list, description="The previous attempt's bodies; passing ones are kept."
+    )
 
 
 class CodeGenerated(Record):

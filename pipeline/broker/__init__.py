@@ -1,0 +1,1 @@
+"""Connecting to Kafka: the local broker, client options, topic administration."""

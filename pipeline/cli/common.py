@@ -1,0 +1,52 @@
+"""Helpers shared by the commands."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+
+from pipeline.broker.local import BrokerError, LocalBroker
+from pipeline.broker.probe import broker_answers
+from pipeline.settings import Settings
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 2) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def local_broker(settings: Settings) -> LocalBroker:
+    return LocalBroker(
+        settings.broker_dir,
+        port=settings.broker_port,
+        controller_port=settings.controller_port,
+        heap=settings.broker_heap,
+    )
+
+
+def ensure_broker(settings: Settings, *, start: bool) -> bool:
+    """Make sure a broker answers; start the local one if allowed. True if started here."""
+    if not settings.uses_local_broker:
+        if not broker_answers(settings.effective_bootstrap, timeout=10):
+            fail(f"the Kafka cluster at {settings.effective_bootstrap} does not answer")
+        return False
+    broker = local_broker(settings)
+    if broker.status().running or broker_answers(broker.bootstrap):
+        return False
+    if not start:
+        fail(
+            f"no broker answers at {broker.bootstrap}; start one with `codegen broker start` "
+            "or point KAFKA_BOOTSTRAP_SERVERS at a cluster"
+        )
+    with console.status(f"starting the local Kafka broker on {broker.bootstrap} …"):
+        try:
+            broker.start()
+        except BrokerError as exc:
+            fail(str(exc))
+    console.print(f"[green]local Kafka broker ready[/] at {broker.bootstrap}")
+    return True

@@ -1,0 +1,32 @@
+"""The ``codegen`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from pipeline.cli.broker_cmd import broker_app
+from pipeline.cli.extract_cmd import extract_command
+from pipeline.cli.inject_cmd import inject_command
+from pipeline.cli.run_cmd import demo_command, up_command, worker_command
+from pipeline.cli.submit_cmd import submit_command
+from pipeline.cli.topics_cmd import topics_app
+from pipeline.cli.validate_cmd import validate_command
+
+app = typer.Typer(
+    name="codegen",
+    help="A Kafka pipeline that fills Python method stubs with generated code.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(broker_app, name="broker")
+app.add_typer(topics_app, name="topics")
+app.command("worker")(worker_command)
+app.command("up")(up_command)
+app.command("demo")(demo_command)
+app.command("submit")(submit_command)
+app.command("extract")(extract_command)
+app.command("validate")(validate_command)
+app.command("inject")(inject_command)
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,98 @@
+"""``codegen validate FILE``: static checks of a Python file (never run)."""
+
+from __future__ import annotations
+
+import tokenize
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pipeline.models.findings import Severity, ValidationReport
+from pipeline.settings import get_settings
+from pipeline.stages.validate import ValidateError, ValidateOptions, parse_rules, validate_source
+
+_out = Console()
+_err = Console(stderr=True)
+
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+
+
+def _fail(message: str) -> typer.Exit:
+    _err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    return typer.Exit(EXIT_USAGE)
+
+
+def _read(file: Path) -> str:
+    """The file's text, decoded as Python decodes source (coding cookie, BOM)."""
+    try:
+        with tokenize.open(file) as handle:
+            return handle.read()
+    except (OSError, SyntaxError, UnicodeDecodeError) as error:
+        raise _fail(f"cannot read {file}: {error}") from error
+
+
+def _print_table(report: ValidationReport, file: Path) -> None:
+    if not report.findings:
+        _out.print(f"[green]{escape(str(file))}: no findings[/]")
+        return
+    table = Table("rule", "code", "severity", "line:col", "message", "suggestion")
+    for finding in report.findings:
+        style = "red" if finding.severity is Severity.ERROR else "yellow"
+        table.add_row(
+            finding.rule,
+            finding.code,
+            f"[{style}]{finding.severity.value}[/]",
+            f"{finding.line}:{finding.column}",
+            escape(finding.message),
+            escape(finding.suggestion or ""),
+        )
+    _out.print(table)
+    errors = len(report.errors)
+    warnings = len(report.findings) - errors
+    _out.print(f"{escape(str(file))}: {errors} error(s), {warnings} warning(s)")
+
+
+def validate_command(
+    file: Annotated[Path, typer.Argument(help="The Python file to check (it is never run).")],
+    rules: Annotated[
+        list[str],
+        typer.Option(
+            "--rules",
+            help="Rules to run, comma-separated or repeated: syntax, type_hints, security, "
+            "imports, house_rules or all.",
+        ),
+    ] = ["all"],  # noqa: B006 - typer reads the default, never mutates it
+    strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Check a Python file: syntax, type hints, security (bandit), imports (ruff), house rules.
+
+    Exit status: 0 without errors, 1 when there are errors, 2 on a usage error.
+    """
+    try:
+        selected = parse_rules(rules)
+    except ValueError as error:
+        raise _fail(str(error)) from error
+    source = _read(file)
+    settings = get_settings()
+    options = ValidateOptions(
+        rules=selected,
+        strict=strict,
+        error_class=settings.error_class,
+        log_function=settings.log_function,
+    )
+    try:
+        report = validate_source(source, options, filename=file.name)
+    except ValidateError as error:
+        raise _fail(str(error)) from error
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        _print_table(report, file)
+    if not report.passed:
+        raise typer.Exit(EXIT_FINDINGS)

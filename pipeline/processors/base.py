@@ -1,0 +1,43 @@
+"""The shape of a stage processor."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import ClassVar, Generic, TypeVar
+
+from pipeline.records import Record
+
+In = TypeVar("In", bound=Record)
+Out = TypeVar("Out", bound=Record)
+
+
+@dataclass(frozen=True)
+class Routed:
+    """A record for another topic than the stage's usual output (e.g. ``repairs``)."""
+
+    topic: str
+    record: Record
+
+
+class Processor(ABC, Generic[In, Out]):
+    """Turns the record a stage consumes into the record it produces.
+
+    Raises ``StageError`` for failures a person must act on (they go to ``failed`` at once);
+    any other exception is treated as transient and retried by the runner.
+    """
+
+    stage: ClassVar[str]
+    input_model: ClassVar[type[Record]]
+
+    @abstractmethod
+    async def process(self, record: In) -> Out | Routed: ...
+
+    def stub_count(self, record: In) -> int:
+        return 0
+
+    def attempt(self, record: In) -> int:
+        return int(getattr(record, "attempt", 1))
+
+    async def aclose(self) -> None:
+        """Release what the processor holds (HTTP clients, ...)."""

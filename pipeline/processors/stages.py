@@ -1,0 +1,221 @@
+"""The five stage processors of the chain."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+from typing import ClassVar
+
+from pipeline.errors import StageError
+from pipeline.models import GeneratedBody
+from pipeline.records import (
+    CodeGenerated,
+    CodeInjected,
+    CodeValidated,
+    FileStored,
+    GenerationRequest,
+    Record,
+    StubsExtracted,
+)
+from pipeline.settings import Settings
+from pipeline.stages.extract import ExtractOptions, extract_stubs
+from pipeline.stages.generate import GenerationTask, Generator, ProvidedGenerator
+from pipeline.stages.inject import inject_bodies
+from pipeline.stages.store import ArtifactStore
+from pipeline.stages.validate import ValidateOptions, validate_bodies
+
+from .base import Processor, Routed
+
+
+def _carry(record: Record) -> dict[str, object]:
+    return {"request_id": record.request_id, "submitted_at": record.submitted_at}
+
+
+class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
+    stage: ClassVar[str] = "extract"
+    input_model: ClassVar[type[Record]] = GenerationRequest
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def process(self, record: GenerationRequest) -> StubsExtracted:
+        size = len(record.source.encode("utf-8"))
+        if size > self.settings.max_source_bytes:
+            raise StageError(
+                f"the source is {size} bytes, over the limit of {self.settings.max_source_bytes}"
+                " (CODEGEN_MAX_SOURCE_BYTES)",
+                code="SOURCE_TOO_LARGE",
+            )
+        _check_output_path(record.output_path)
+        options = ExtractOptions(
+            markers=record.stub_markers or list(self.settings.stub_markers),
+            skip_bodiless=self.settings.skip_bodiless,
+        )
+        extraction = extract_stubs(record.source, options, path=record.output_path)
+        return StubsExtracted(**_carry(record), request=record, extraction=extraction)
+
+    def stub_count(self, record: GenerationRequest) -> int:
+        return 0
+
+
+class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
+    """First attempts from ``stubs``, repairs from ``repairs``: only failing stubs are redone."""
+
+    stage: ClassVar[str] = "generate"
+    input_model: ClassVar[type[Record]] = StubsExtracted
+
+    def __init__(self, settings: Settings, generators: dict[str, Generator] | None = None) -> None:
+        self.settings = settings
+        self.generators = generators or {"provided": ProvidedGenerator()}
+
+    async def process(self, record: StubsExtracted) -> CodeGenerated:
+        generator = self.generators.get(record.request.generator)
+        if generator is None:
+            raise StageError(
+                f"the generator {record.request.generator!r} is not configured on this worker "
+                f"(configured: {', '.join(sorted(self.generators))})",
+                code="GENERATOR_UNAVAILABLE",
+            )
+        only, kept = _stubs_to_redo(record)
+        task = GenerationTask(
+            extraction=record.extraction,
+            provided_bodies=record.request.bodies,
+            attempt=record.attempt,
+            findings=record.findings,
+            previous_bodies={b.qualified_name: b.code for b in record.previous_bodies},
+            only=only,
+        )
+        fresh = {b.qualified_name: b for b in await generator.generate(task)}
+        order = [stub.qualified_name for stub in record.extraction.stubs]
+        bodies = [fresh.get(name) or kept[name] for name in order if name in fresh or name in kept]
+        return CodeGenerated(
+            **_carry(record),
+            request=record.request,
+            extraction=record.extraction,
+            bodies=bodies,
+            attempt=record.attempt,
+        )
+
+    def stub_count(self, record: StubsExtracted) -> int:
+        return len(record.extraction.stubs)
+
+    async def aclose(self) -> None:
+        for generator in self.generators.values():
+            await generator.aclose()
+
+
+def _stubs_to_redo(record: StubsExtracted) -> tuple[list[str] | None, dict[str, GeneratedBody]]:
+    """On a repair, the stubs with findings are redone and the others kept."""
+    if record.attempt == 1 or not record.previous_bodies:
+        return None, {}
+    failing = {finding.qualified_name for finding in record.findings}
+    if None in failing:  # a finding outside every body: nothing can be trusted
+        return None, {}
+    kept = {b.qualified_name: b for b in record.previous_bodies if b.qualified_name not in failing}
+    return sorted(name for name in failing if name is not None), kept
+
+
+class ValidateProcessor(Processor[CodeGenerated, CodeValidated]):
+    """Passing bodies go on; failing ones go back to generate until ``max_attempts``."""
+
+    stage: ClassVar[str] = "validate"
+    input_model: ClassVar[type[Record]] = CodeGenerated
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    async def process(self, record: CodeGenerated) -> CodeValidated | Routed:
+        options = ValidateOptions(
+            strict=record.request.strict,
+            error_class=self.settings.error_class,
+            log_function=self.settings.log_function,
+        )
+        bodies = {body.qualified_name: body.code for body in record.bodies}
+        report = validate_bodies(record.request.source, bodies, options)
+        if report.passed:
+            return CodeValidated(
+                **_carry(record),
+                request=record.request,
+                extraction=record.extraction,
+                bodies=record.bodies,
+                report=report,
+                attempt=record.attempt,
+            )
+        if record.attempt < self.settings.max_attempts:
+            return Routed(
+                "repairs",
+                StubsExtracted(
+                    **_carry(record),
+                    request=record.request,
+                    extraction=record.extraction,
+                    attempt=record.attempt + 1,
+                    findings=report.errors,
+                    previous_bodies=record.bodies,
+                ),
+            )
+        shown = "; ".join(
+            f"{f.qualified_name or '<module>'} line {f.line}: {f.code} {f.message}"
+            for f in report.errors[:5]
+        )
+        raise StageError(
+            f"{len(report.errors)} validation error(s) after {record.attempt} attempt(s): {shown}",
+            code="VALIDATION_FAILED",
+            findings=[f.model_dump(mode="json") for f in report.errors],
+            attempts=record.attempt,
+        )
+
+    def stub_count(self, record: CodeGenerated) -> int:
+        return len(record.bodies)
+
+
+class InjectProcessor(Processor[CodeValidated, CodeInjected]):
+    stage: ClassVar[str] = "inject"
+    input_model: ClassVar[type[Record]] = CodeValidated
+
+    async def process(self, record: CodeValidated) -> CodeInjected:
+        result = inject_bodies(
+            record.request.source, {body.qualified_name: body.code for body in record.bodies}
+        )
+        return CodeInjected(
+            **_carry(record), request=record.request, source=result.source, filled=result.filled
+        )
+
+    def stub_count(self, record: CodeValidated) -> int:
+        return len(record.bodies)
+
+
+class StoreProcessor(Processor[CodeInjected, FileStored]):
+    stage: ClassVar[str] = "store"
+    input_model: ClassVar[type[Record]] = CodeInjected
+
+    def __init__(self, settings: Settings) -> None:
+        self.store = ArtifactStore(
+            settings.store_root,
+            permissions=settings.store_permissions,
+            policy=settings.overwrite_policy,
+        )
+
+    async def process(self, record: CodeInjected) -> FileStored:
+        artifact = self.store.write(
+            record.request.output_path, record.source, request_id=record.request_id
+        )
+        return FileStored(
+            **_carry(record),
+            output_path=record.request.output_path,
+            artifact=artifact,
+            filled=record.filled,
+            metadata=record.request.metadata,
+        )
+
+    def stub_count(self, record: CodeInjected) -> int:
+        return len(record.filled)
+
+
+def _check_output_path(output_path: str) -> None:
+    """Refuse paths that can never be inside the store root before any work is spent."""
+    path = PurePosixPath(output_path.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or "\x00" in output_path:
+        raise StageError(
+            f"the output path {output_path!r} must be relative to the store root, "
+            "without '..' components",
+            code="PATH_OUTSIDE_ROOT",
+        )

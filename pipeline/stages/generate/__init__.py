@@ -1,0 +1,6 @@
+"""The generate stage: a body for every stub."""
+
+from pipeline.stages.generate.base import GenerateError, GenerationTask, Generator
+from pipeline.stages.generate.provided import ProvidedGenerator
+
+__all__ = ["GenerateError", "GenerationTask", "Generator", "ProvidedGenerator"]

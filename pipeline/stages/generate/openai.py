@@ -1,0 +1,542 @@
+"""The ``openai`` generator: any OpenAI-compatible chat-completions endpoint.
+
+OpenAI, vLLM, Ollama, llama.cpp's server, LiteLLM...: ``POST {base_url}/chat/completions``.
+One prompt per stub (see ``prompts``), the stubs of a request in parallel, the code taken
+out of each reply (see ``replies``). Calls go through one pooled HTTP client, a per-worker
+concurrency limit, retries with backoff and a circuit breaker per endpoint (see
+``resilience``). Token counts and cost are recorded on every body.
+
+The API key is sent as a bearer token and is never logged nor put in an error or a repr.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from pipeline.models import Finding, GeneratedBody, Stub
+from pipeline.settings import Settings
+from pipeline.stages.generate.base import GenerateError, GenerationTask, Generator
+from pipeline.stages.generate.prompts import PROMPT_VERSION, ChatMessage, HouseRules, build_messages
+from pipeline.stages.generate.replies import extract_code
+from pipeline.stages.generate.resilience import (
+    CircuitBreaker,
+    CircuitBreakers,
+    Clock,
+    RetryPolicy,
+    Sleep,
+    TransientCallError,
+    parse_retry_after,
+)
+
+logger = logging.getLogger(__name__)
+
+BAD_LLM_RESPONSE = "BAD_LLM_RESPONSE"
+LLM_REQUEST_REJECTED = "LLM_REQUEST_REJECTED"
+LLM_UNAVAILABLE = "LLM_UNAVAILABLE"
+
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+"""Besides every 5xx. 409 is a lock timeout on OpenAI's side."""
+
+BREAKER_NEUTRAL_STATUSES = frozenset({409, 429})
+"""Retried, but the endpoint is up: these neither open nor close the circuit."""
+
+MAX_ERROR_TEXT = 500
+
+
+@dataclass(frozen=True)
+class OpenAIConfig:
+    """The backend's configuration; ``from_settings`` reads the ``openai_*`` settings."""
+
+    base_url: str = "https://api.openai.com/v1"
+    model: str = "gpt-4o-mini"
+    api_key: SecretStr | None = None
+    temperature: float = 0.2
+    max_tokens: int = 2048
+    timeout: float = 60.0
+    prices: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    extra_body: Mapping[str, object] = field(default_factory=dict)
+    max_concurrency: int = 16
+    retry_attempts: int = 4
+    retry_initial_wait: float = 0.5
+    retry_max_wait: float = 30.0
+    breaker_threshold: int = 5
+    breaker_reset: float = 30.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> OpenAIConfig:
+        return cls(
+            base_url=settings.openai_base_url,
+            model=settings.openai_model,
+            api_key=settings.openai_api_key,
+            temperature=settings.openai_temperature,
+            max_tokens=settings.openai_max_tokens,
+            timeout=settings.openai_timeout,
+            prices=dict(settings.openai_prices),
+            extra_body=dict(settings.openai_extra_body),
+            max_concurrency=settings.openai_max_concurrency,
+            retry_attempts=settings.openai_retry_attempts,
+            retry_initial_wait=settings.openai_retry_initial_wait,
+            retry_max_wait=settings.openai_retry_max_wait,
+            breaker_threshold=settings.openai_breaker_threshold,
+            breaker_reset=settings.openai_breaker_reset,
+        )
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL without credentials or query: safe to show."""
+        url = httpx.URL(self.base_url.rstrip("/"))
+        return str(url.copy_with(userinfo=b"", query=None, fragment=None))
+
+    @property
+    def completions_url(self) -> str:
+        return self.base_url.rstrip("/") + "/chat/completions"
+
+    def price(self, *models: str | None) -> tuple[float, float] | None:
+        """USD per 1k prompt and completion tokens: exact name first, then longest prefix
+        (``gpt-4o-mini`` prices ``gpt-4o-mini-2024-07-18``)."""
+        names = [m for m in models if m]
+        for name in names:
+            if name in self.prices:
+                return self.prices[name]
+        for name in names:
+            prefixes = [key for key in self.prices if name.startswith(key)]
+            if prefixes:
+                return self.prices[max(prefixes, key=len)]
+        return None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What one successful call returned."""
+
+    content: str | None
+    finish_reason: str | None
+    model: str | None
+    prompt_tokens: int
+    completion_tokens: int
+    refusal: str | None = None
+
+
+class ChatCompletionsClient:
+    """Calls ``/chat/completions`` with retries, a circuit breaker and a concurrency limit."""
+
+    def __init__(
+        self,
+        config: OpenAIConfig,
+        *,
+        http: httpx.AsyncClient | None = None,
+        limiter: asyncio.Semaphore | None = None,
+        breakers: CircuitBreakers | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock | None = None,
+    ) -> None:
+        self.config = config
+        self._owns_http = http is None
+        self.http_clients = [http] if http is not None else _http_clients(config)
+        self._load = [0] * len(self.http_clients)
+        self.limiter = limiter or asyncio.Semaphore(config.max_concurrency)
+        if breakers is None:
+            breakers = CircuitBreakers(
+                threshold=config.breaker_threshold,
+                reset_after=config.breaker_reset,
+                clock=clock or time.monotonic,
+            )
+        self.breaker: CircuitBreaker = breakers.for_endpoint(config.endpoint)
+        self.retry = RetryPolicy(
+            attempts=config.retry_attempts,
+            initial_wait=config.retry_initial_wait,
+            max_wait=config.retry_max_wait,
+            sleep=sleep,
+        )
+
+    def __repr__(self) -> str:
+        config = self.config
+        return f"ChatCompletionsClient(endpoint={config.endpoint!r}, model={config.model!r})"
+
+    async def aclose(self) -> None:
+        if self._owns_http:
+            for client in self.http_clients:
+                await client.aclose()
+
+    def request_body(self, messages: Sequence[ChatMessage]) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "model": self.config.model,
+            "messages": [message.as_json() for message in messages],
+            "temperature": self.config.temperature,
+            "n": 1,
+            "stream": False,
+        }
+        if self.config.max_tokens:
+            body["max_tokens"] = self.config.max_tokens
+        for key, value in self.config.extra_body.items():
+            if value is None:
+                body.pop(key, None)
+            else:
+                body[key] = value
+        return body
+
+    async def complete(self, messages: Sequence[ChatMessage], *, label: str = "") -> Completion:
+        """One completion; GenerateError when it cannot be had."""
+        body = self.request_body(messages)
+        describe = f"chat completion{f' for {label}' if label else ''} at {self.config.endpoint}"
+        try:
+            return await self.retry.call(lambda: self._attempt(body), describe=describe)
+        except TransientCallError as error:
+            raise GenerateError(
+                f"the model endpoint {self.config.endpoint} gave no answer after "
+                f"{self.retry.attempts} attempt(s): {error.reason}",
+                code=LLM_UNAVAILABLE,
+                endpoint=self.config.endpoint,
+                status=error.status,
+                attempts=self.retry.attempts,
+            ) from None
+
+    async def _attempt(self, body: dict[str, Any]) -> Completion:
+        """One HTTP call, inside the concurrency limit and the breaker."""
+        async with self.limiter:
+            probe = self.breaker.acquire()
+            try:
+                response = await self._post(body)
+            except TransientCallError:
+                self.breaker.failure(probe)
+                raise
+            except BaseException:  # a bad URL, a cancellation: no verdict on the endpoint
+                self.breaker.release(probe)
+                raise
+        status = response.status_code
+        if status < 300:
+            self.breaker.success(probe)
+            return self._completion(response)
+        retryable = status in RETRYABLE_STATUSES or status >= 500
+        message = self._redact(_error_message(response))
+        if status in BREAKER_NEUTRAL_STATUSES or not retryable:
+            self.breaker.release(probe)
+        else:
+            self.breaker.failure(probe)
+        if status == 429 and "insufficient_quota" in message:
+            retryable = False
+        if retryable:
+            raise TransientCallError(
+                f"HTTP {status}: {message}",
+                status=status,
+                retry_after=parse_retry_after(response.headers),
+            )
+        raise GenerateError(
+            f"the model endpoint {self.config.endpoint} rejected the request with HTTP "
+            f"{status}: {message}",
+            code=LLM_REQUEST_REJECTED,
+            status=status,
+            endpoint=self.config.endpoint,
+            server_message=message,
+        )
+
+    async def _post(self, body: dict[str, Any]) -> httpx.Response:
+        headers = {"Content-Type": "application/json"}
+        if self.config.api_key is not None and self.config.api_key.get_secret_value():
+            headers["Authorization"] = f"Bearer {self.config.api_key.get_secret_value()}"
+        shard = min(range(len(self._load)), key=self._load.__getitem__)
+        self._load[shard] += 1
+        try:
+            async with asyncio.timeout(self.config.timeout):
+                return await self.http_clients[shard].post(
+                    self.config.completions_url, content=json.dumps(body), headers=headers
+                )
+        except (TimeoutError, httpx.TimeoutException):
+            raise TransientCallError(
+                f"no answer within {self.config.timeout:g} s (CODEGEN_OPENAI_TIMEOUT)"
+            ) from None
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as error:
+            raise GenerateError(
+                f"the model endpoint {self.config.endpoint} is not a usable URL: "
+                f"{self._redact(str(error))} (CODEGEN_OPENAI_BASE_URL)",
+                code=LLM_REQUEST_REJECTED,
+                endpoint=self.config.endpoint,
+            ) from None
+        except httpx.TransportError as error:
+            reason = self._redact(str(error)) or type(error).__name__
+            raise TransientCallError(f"{type(error).__name__}: {reason}") from None
+        finally:
+            self._load[shard] -= 1
+
+    def _completion(self, response: httpx.Response) -> Completion:
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            raise self._bad_response(
+                f"the body is not JSON: {self._redact(response.text[:200])!r}"
+            ) from None
+        if not isinstance(payload, dict):
+            raise self._bad_response("the body is not a JSON object")
+        if "error" in payload and not payload.get("choices"):
+            raise self._bad_response(f"an error came with HTTP 200: {_message_of(payload)}")
+        choices = payload.get("choices")
+        if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+            raise self._bad_response("there is no choice in the answer")
+        choice = choices[0]
+        message = choice.get("message")
+        if not isinstance(message, dict):
+            raise self._bad_response("the first choice has no message")
+        usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
+        assert isinstance(usage, dict)
+        model = payload.get("model")
+        refusal = message.get("refusal")
+        return Completion(
+            content=_text_of(message.get("content")),
+            finish_reason=_str_or_none(choice.get("finish_reason")),
+            model=model if isinstance(model, str) and model else None,
+            prompt_tokens=_count(usage.get("prompt_tokens")),
+            completion_tokens=_count(usage.get("completion_tokens")),
+            refusal=refusal if isinstance(refusal, str) and refusal else None,
+        )
+
+    def _bad_response(self, reason: str) -> GenerateError:
+        return GenerateError(
+            f"the model endpoint {self.config.endpoint} sent an unusable answer: {reason}",
+            code=BAD_LLM_RESPONSE,
+            endpoint=self.config.endpoint,
+        )
+
+    def _redact(self, text: str) -> str:
+        key = self.config.api_key.get_secret_value() if self.config.api_key else ""
+        if key:
+            text = text.replace(key, "***")
+        return text
+
+
+class OpenAIGenerator(Generator):
+    """Bodies from an OpenAI-compatible model, one call per stub, the stubs in parallel."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        config: OpenAIConfig,
+        *,
+        rules: HouseRules | None = None,
+        client: ChatCompletionsClient | None = None,
+    ) -> None:
+        self.config = config
+        self.rules = rules or HouseRules()
+        self.client = client or ChatCompletionsClient(config)
+        self._unpriced: set[str] = set()
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: Settings,
+        *,
+        http: httpx.AsyncClient | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock | None = None,
+    ) -> OpenAIGenerator:
+        config = OpenAIConfig.from_settings(settings)
+        rules = HouseRules(error_class=settings.error_class, log_function=settings.log_function)
+        client = ChatCompletionsClient(config, http=http, sleep=sleep, clock=clock)
+        return cls(config, rules=rules, client=client)
+
+    def __repr__(self) -> str:
+        return f"OpenAIGenerator(endpoint={self.config.endpoint!r}, model={self.config.model!r})"
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    async def generate(self, task: GenerationTask) -> list[GeneratedBody]:
+        stubs = task.selected_stubs()
+        if not stubs:
+            return []
+        results = await asyncio.gather(
+            *(self._generate_one(stub, task) for stub in stubs), return_exceptions=True
+        )
+        bodies: list[GeneratedBody] = []
+        failures: list[tuple[str, GenerateError]] = []
+        for stub, result in zip(stubs, results, strict=True):
+            if isinstance(result, GeneratedBody):
+                bodies.append(result)
+            elif isinstance(result, GenerateError):
+                failures.append((stub.qualified_name, result))
+            else:
+                raise result
+        if failures:
+            raise _combined(failures, len(stubs), bodies)
+        return bodies
+
+    async def _generate_one(self, stub: Stub, task: GenerationTask) -> GeneratedBody:
+        name = stub.qualified_name
+        messages = build_messages(
+            stub,
+            task.extraction.imports,
+            self.rules,
+            attempt=task.attempt,
+            previous_code=task.previous_bodies.get(name),
+            findings=_findings_for(task.findings, name),
+        )
+        completion = await self.client.complete(messages, label=name)
+        model = completion.model or self.config.model
+        cost = self.cost(completion)
+        if completion.refusal and not completion.content:
+            raise GenerateError(
+                f"the model refused to write {name}: {completion.refusal[:300]}",
+                code="NO_CODE_IN_REPLY",
+                qualified_name=name,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cost_usd=cost,
+            )
+        try:
+            extracted = extract_code(
+                completion.content, name, finish_reason=completion.finish_reason
+            )
+        except GenerateError as error:
+            error.details.update(
+                qualified_name=name,
+                prompt_tokens=completion.prompt_tokens,
+                completion_tokens=completion.completion_tokens,
+                cost_usd=cost,
+            )
+            raise
+        return GeneratedBody(
+            qualified_name=name,
+            code=extracted.code,
+            generator=self.name,
+            model=model,
+            attempt=task.attempt,
+            prompt_version=PROMPT_VERSION,
+            prompt_tokens=completion.prompt_tokens,
+            completion_tokens=completion.completion_tokens,
+            cost_usd=cost,
+        )
+
+    def cost(self, completion: Completion) -> float:
+        """USD for the call, from the configured prices; 0 when the model has none."""
+        price = self.config.price(self.config.model, completion.model)
+        if price is None:
+            model = completion.model or self.config.model
+            if model not in self._unpriced:
+                self._unpriced.add(model)
+                logger.info(
+                    "no price is configured for model %s (CODEGEN_OPENAI_PRICES): "
+                    "its cost is recorded as 0",
+                    model,
+                )
+            return 0.0
+        prompt_price, completion_price = price
+        return round(
+            completion.prompt_tokens / 1000 * prompt_price
+            + completion.completion_tokens / 1000 * completion_price,
+            10,
+        )
+
+
+HTTP_SHARD_SIZE = 16
+"""Connections per pooled HTTP client. httpcore's pool scans every connection for every
+queued request (quadratic in the pool size): beyond this many connections, the calls are
+spread over several pooled clients (the default concurrency uses exactly one)."""
+
+
+def _http_clients(config: OpenAIConfig) -> list[httpx.AsyncClient]:
+    shards = -(-config.max_concurrency // HTTP_SHARD_SIZE)
+    size = -(-config.max_concurrency // shards)
+    return [
+        httpx.AsyncClient(
+            timeout=httpx.Timeout(config.timeout, connect=min(config.timeout, 10.0)),
+            limits=httpx.Limits(max_connections=size, max_keepalive_connections=size),
+            headers={"User-Agent": "codegen-pipeline", "Accept": "application/json"},
+        )
+        for _ in range(shards)
+    ]
+
+
+def _findings_for(findings: Sequence[Finding], qualified_name: str) -> list[Finding]:
+    """The findings in this body, and those not tied to any body."""
+    return [f for f in findings if f.qualified_name in (qualified_name, None)]
+
+
+def _combined(
+    failures: list[tuple[str, GenerateError]], total: int, bodies: list[GeneratedBody]
+) -> GenerateError:
+    groups: dict[tuple[str, str], list[str]] = {}
+    for name, error in failures:
+        groups.setdefault((error.code, error.message), []).append(name)
+    parts = [
+        f"{', '.join(names)}: {code}: {_shorten(message)}"
+        for (code, message), names in groups.items()
+    ]
+    codes = {error.code for _, error in failures}
+    return GenerateError(
+        f"could not generate {len(failures)} of {total} stub(s): " + "; ".join(parts),
+        code=codes.pop() if len(codes) == 1 else GenerateError.code,
+        failed=[name for name, _ in failures],
+        failures=[
+            {"qualified_name": name, "code": error.code, "message": error.message}
+            for name, error in failures
+        ],
+        prompt_tokens=sum(b.prompt_tokens for b in bodies)
+        + sum(int(e.details.get("prompt_tokens", 0)) for _, e in failures),
+        completion_tokens=sum(b.completion_tokens for b in bodies)
+        + sum(int(e.details.get("completion_tokens", 0)) for _, e in failures),
+        cost_usd=sum(b.cost_usd for b in bodies)
+        + sum(float(e.details.get("cost_usd", 0.0)) for _, e in failures),
+    )
+
+
+def _shorten(text: str, limit: int = 300) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _error_message(response: httpx.Response) -> str:
+    """The server's error message: OpenAI's {"error": {"message"}}, Ollama's {"error": "..."},
+    else the start of the body."""
+    try:
+        payload = response.json()
+    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        text = " ".join(response.text.split())
+        return text[:MAX_ERROR_TEXT] or response.reason_phrase or "(no message)"
+    message = _message_of(payload) if isinstance(payload, dict) else None
+    return (message or json.dumps(payload)[:MAX_ERROR_TEXT])[:MAX_ERROR_TEXT]
+
+
+def _message_of(payload: dict[str, Any]) -> str | None:
+    error = payload.get("error")
+    if isinstance(error, dict):
+        parts = [str(error.get("message") or "").strip()]
+        code = error.get("code") or error.get("type")
+        if code:
+            parts.append(f"({code})")
+        return " ".join(p for p in parts if p) or None
+    if isinstance(error, str):
+        return error
+    for key in ("message", "detail"):
+        value = payload.get(key)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _text_of(content: object) -> str | None:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):  # content parts
+        texts = [
+            part.get("text", "")
+            for part in content
+            if isinstance(part, dict) and isinstance(part.get("text"), str)
+        ]
+        return "".join(texts) if texts else None
+    return None
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) and value >= 0 else 0

@@ -1,0 +1,196 @@
+"""Parse generated code into statements that can go into a function body.
+
+Generated code is either a bare body or a whole ``def``/``async def`` of the function (then
+its body is taken), written at any indentation. It is parsed once, in the newline style of
+the module it goes into:
+
+* code whose first statement starts in column 0 is parsed as a module;
+* indented code is parsed as the body of a wrapper ``def``, so that nothing has to be
+  dedented by hand (the lines inside a multi-line string keep their exact text).
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+from pipeline.stages.inject.errors import InjectError
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_WRAPPER = "def _():"
+
+
+@dataclass(frozen=True)
+class ParsedBody:
+    """Generated code, parsed.
+
+    ``statements[0].leading_lines`` hold the comments written before the first statement.
+    ``footer`` holds the comments written after the last one (blank lines at either end are
+    dropped). ``parsed_indent`` is the parsed module's default indentation: what a block with
+    ``indent=None`` stands for.
+    ``top_level`` tells that the code was parsed as a module, so its blank lines at the top
+    indentation level carry ``indent=True`` and must be normalised before they go into a block.
+    """
+
+    statements: tuple[cst.BaseStatement, ...]
+    footer: tuple[cst.EmptyLine, ...]
+    parsed_indent: str
+    top_level: bool
+    whole_def: bool
+
+
+def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
+    """Parse the generated code for ``qualified_name``; raise ``BODY_SYNTAX_ERROR``."""
+    text = _with_newline(code, newline)
+    if not text.endswith(("\n", "\r")):
+        text += newline
+    indent = _first_code_indent(text)
+    if indent is None:
+        raise _body_error(qualified_name, 1, "there is no statement in the generated code")
+    config = cst.PartialParserConfig(default_newline=newline)
+    if not indent:
+        module = _parse(text, config, qualified_name, line_offset=0)
+        statements = _with_leading(module.body, module.header)
+        footer = tuple(module.footer)
+    else:
+        module = _parse(_WRAPPER + newline + text, config, qualified_name, line_offset=1)
+        wrapper = module.body[0]
+        if len(module.body) != 1 or not isinstance(wrapper, cst.FunctionDef):
+            line = module.code_for_node(wrapper).count(newline)
+            raise _body_error(
+                qualified_name, line, "a line is indented less than the first statement"
+            )
+        block = wrapper.body
+        assert isinstance(block, cst.IndentedBlock)  # the wrapper is always a block
+        statements = _with_leading(block.body, ())
+        footer = (*block.footer, *module.footer)
+    parsed = ParsedBody(
+        statements=statements,
+        footer=_strip_blank_tail(footer),
+        parsed_indent=module.default_indent,
+        top_level=not indent,
+        whole_def=False,
+    )
+    return _unwrap_def(parsed, qualified_name.rsplit(".", 1)[-1])
+
+
+def _with_newline(code: str, newline: str) -> str:
+    """Write code that uses a single newline style in the module's style."""
+    breaks = set(_LINE_BREAK.findall(code))
+    if len(breaks) == 1 and newline not in breaks:
+        return _LINE_BREAK.sub(newline, code)
+    return code
+
+
+def _first_code_indent(text: str) -> str | None:
+    """The indentation of the first line that is neither blank nor a comment."""
+    for line in _LINE_BREAK.split(text):
+        content = line.lstrip(" \t\f")
+        if content and not content.startswith("#"):
+            return line[: len(line) - len(content)]
+    return None
+
+
+def _parse(
+    text: str, config: cst.PartialParserConfig, qualified_name: str, *, line_offset: int
+) -> cst.Module:
+    try:
+        return cst.parse_module(text, config)
+    except cst.ParserSyntaxError as error:
+        line, reason = syntax_error_location(text, error)
+        raise _body_error(qualified_name, line - line_offset, reason) from error
+
+
+def syntax_error_location(text: str, error: cst.ParserSyntaxError) -> tuple[int, str]:
+    """Line and reason of a syntax error: CPython's when it agrees that the text is wrong (its
+    locations and messages are the clearer ones, e.g. for an unmatched bracket), else libcst's."""
+    try:
+        ast.parse(text)
+    except SyntaxError as python_error:
+        if python_error.lineno is not None:
+            return python_error.lineno, python_error.msg
+    except ValueError:  # null bytes
+        pass
+    return error.raw_line, error.message
+
+
+def _body_error(qualified_name: str, line: int, reason: str) -> InjectError:
+    return InjectError(
+        f"the generated code for {qualified_name!r} does not parse: line {line}: {reason}",
+        code=InjectError.BODY_SYNTAX_ERROR,
+        qualified_name=qualified_name,
+        line=line,
+        reason=reason,
+    )
+
+
+def leading_lines(statement: cst.BaseStatement) -> Sequence[cst.EmptyLine]:
+    """The comment and blank lines before a statement."""
+    assert isinstance(statement, cst.SimpleStatementLine | cst.BaseCompoundStatement)
+    return statement.leading_lines
+
+
+def _with_leading(
+    statements: Sequence[cst.BaseStatement], lines: Sequence[cst.EmptyLine]
+) -> tuple[cst.BaseStatement, ...]:
+    """Put ``lines`` before the leading lines of the first statement, minus leading blanks."""
+    if not statements:
+        return ()
+    first = statements[0]
+    leading = _strip_blank_head((*lines, *leading_lines(first)))
+    return (first.with_changes(leading_lines=leading), *statements[1:])
+
+
+def _strip_blank_head(lines: tuple[cst.EmptyLine, ...]) -> tuple[cst.EmptyLine, ...]:
+    start = 0
+    while start < len(lines) and lines[start].comment is None:
+        start += 1
+    return lines[start:]
+
+
+def _strip_blank_tail(lines: tuple[cst.EmptyLine, ...]) -> tuple[cst.EmptyLine, ...]:
+    end = len(lines)
+    while end and lines[end - 1].comment is None:
+        end -= 1
+    return lines[:end]
+
+
+IMPORT_LINE = m.SimpleStatementLine(
+    body=[m.Import() | m.ImportFrom(), m.ZeroOrMore(m.Import() | m.ImportFrom())]
+)
+"""A line of import statements only."""
+
+
+def _unwrap_def(parsed: ParsedBody, name: str) -> ParsedBody:
+    """If the code is (imports and) a whole ``def name``, keep the imports and its body."""
+    statements = parsed.statements
+    imports = 0
+    while imports < len(statements) and m.matches(statements[imports], IMPORT_LINE):
+        imports += 1
+    rest = statements[imports:]
+    if len(rest) != 1 or not m.matches(rest[0], m.FunctionDef(name=m.Name(name))):
+        return parsed
+    function = rest[0]
+    assert isinstance(function, cst.FunctionDef)  # just matched
+    body = function.body
+    if isinstance(body, cst.IndentedBlock):
+        inner: tuple[cst.BaseStatement, ...] = tuple(body.body)
+        footer = (*body.footer, *parsed.footer)
+    else:
+        assert isinstance(body, cst.SimpleStatementSuite)
+        line = cst.SimpleStatementLine(body=body.body, trailing_whitespace=body.trailing_whitespace)
+        inner = (line,)
+        footer = parsed.footer
+    return ParsedBody(
+        statements=(*statements[:imports], *_with_leading(inner, ())),
+        footer=_strip_blank_tail(footer),
+        parsed_indent=parsed.parsed_indent,
+        # The def's body was parsed inside a block: its blank lines are already right.
+        top_level=False,
+        whole_def=True,
+    )

@@ -1,0 +1,259 @@
+"""Imports that generated code starts with: which move to the module, and where they go.
+
+A leading import of the generated code moves to the module's imports unless
+
+* the module already has it, unconditionally, at the top level: then it is only dropped;
+* the function being replaced already has the identical import in its body: the author chose a
+  local import (to break an import cycle, or to defer a costly import), so it stays local;
+* a name it binds is already bound at module level to something else (another import, a def,
+  a class, an assignment): moving it would shadow that name, so it stays local.
+
+``from __future__`` imports always move (they are a syntax error anywhere else).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+import libcst as cst
+import libcst.matchers as m
+from libcst.helpers import get_full_name_for_node
+
+from pipeline.stages.inject.body import IMPORT_LINE, leading_lines
+
+ImportKey = tuple[str, ...]
+"""What one imported name is: ("import", dotted, asname) or ("from", module, name, asname)."""
+
+Binding = tuple[str, ...]
+"""What a module-level name is bound to."""
+
+_DOCSTRING_LINE = m.SimpleStatementLine(
+    body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]
+)
+_FUTURE_LINE = m.SimpleStatementLine(
+    body=[m.ImportFrom(module=m.Name("__future__")), m.ZeroOrMore()]
+)
+_SCOPE_BLOCKS = (
+    cst.If,
+    cst.Else,
+    cst.For,
+    cst.While,
+    cst.Try,
+    cst.TryStar,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.With,
+    cst.Match,
+    cst.MatchCase,
+    cst.IndentedBlock,
+    cst.SimpleStatementSuite,
+)
+
+
+def alias_keys(statement: cst.Import | cst.ImportFrom) -> list[tuple[ImportKey, Binding, str]]:
+    """For each imported name: its key, what it binds, and the name it binds."""
+    found: list[tuple[ImportKey, Binding, str]] = []
+    if isinstance(statement, cst.Import):
+        for alias in statement.names:
+            dotted = get_full_name_for_node(alias.name) or ""
+            asname = _asname(alias)
+            key = ("import", dotted, asname or "")
+            if asname:
+                found.append((key, ("module", dotted), asname))
+            else:
+                top = dotted.split(".", 1)[0]
+                found.append((key, ("module", top), top))
+        return found
+    module = "." * len(statement.relative)
+    if statement.module is not None:
+        module += get_full_name_for_node(statement.module) or ""
+    if isinstance(statement.names, cst.ImportStar):
+        return [(("from", module, "*", ""), ("star", module), "*")]
+    for alias in statement.names:
+        name = get_full_name_for_node(alias.name) or ""
+        asname = _asname(alias)
+        found.append((("from", module, name, asname or ""), ("from", module, name), asname or name))
+    return found
+
+
+def _asname(alias: cst.ImportAlias) -> str | None:
+    if alias.asname is None:
+        return None
+    return get_full_name_for_node(alias.asname.name)
+
+
+def line_keys(statement: cst.BaseStatement) -> set[ImportKey]:
+    """The import keys of a line of imports (empty for any other statement)."""
+    if not m.matches(statement, IMPORT_LINE):
+        return set()
+    assert isinstance(statement, cst.SimpleStatementLine)
+    keys: set[ImportKey] = set()
+    for small in statement.body:
+        if isinstance(small, cst.Import | cst.ImportFrom):
+            keys.update(key for key, _, _ in alias_keys(small))
+    return keys
+
+
+@dataclass
+class ModuleImports:
+    """The module's top-level imports and bindings, and the imports to add to it."""
+
+    present: set[ImportKey] = field(default_factory=set)
+    bindings: dict[str, set[Binding]] = field(default_factory=dict)
+    future_index: int = 0
+    import_index: int = 0
+    after_future: bool = False
+    after_import: bool = False
+    added_future: list[cst.SimpleStatementLine] = field(default_factory=list)
+    added: list[cst.SimpleStatementLine] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, module: cst.Module) -> ModuleImports:
+        index = cls()
+        body = module.body
+        position = 1 if body and m.matches(body[0], _DOCSTRING_LINE) else 0
+        while position < len(body) and m.matches(body[position], _FUTURE_LINE):
+            position += 1
+            index.after_future = True
+        index.future_index = index.import_index = position
+        prologue = True
+        for number, statement in enumerate(body):
+            keys = line_keys(statement)
+            index.present.update(keys)
+            if isinstance(statement, cst.FunctionDef | cst.ClassDef):
+                prologue = False
+            elif keys and prologue and number >= index.import_index:
+                index.import_index = number + 1
+                index.after_import = True
+        _collect_bindings(body, index.bindings)
+        return index
+
+    def take(
+        self, line: cst.SimpleStatementLine, local_keys: set[ImportKey]
+    ) -> list[cst.SimpleStatementLine]:
+        """Move the imports of ``line`` to the module if they may; return what stays local."""
+        decisions: list[tuple[cst.Import | cst.ImportFrom, bool]] = []
+        for small in line.body:
+            assert isinstance(small, cst.Import | cst.ImportFrom)  # an IMPORT_LINE
+            entries = alias_keys(small)
+            is_future = m.matches(small, m.ImportFrom(module=m.Name("__future__")))
+            keys = {key for key, _, _ in entries}
+            local = not is_future and (keys <= local_keys or self._conflicts(entries))
+            decisions.append((small, local))
+        if all(local for _, local in decisions):
+            return [line]
+        for small, local in decisions:
+            if not local:
+                self._add(small, line)
+        return [_own_line(small, line) for small, local in decisions if local]
+
+    def _add(self, small: cst.Import | cst.ImportFrom, line: cst.SimpleStatementLine) -> None:
+        entries = alias_keys(small)
+        missing = [key not in self.present for key, _, _ in entries]
+        if not any(missing):
+            return
+        added = _own_line(_keep_aliases(small, missing), line).with_changes(leading_lines=())
+        is_future = m.matches(small, m.ImportFrom(module=m.Name("__future__")))
+        (self.added_future if is_future else self.added).append(added)
+        for key, binding, name in entries:
+            self.present.add(key)
+            self.bindings.setdefault(name, set()).add(binding)
+
+    def _conflicts(self, entries: Iterable[tuple[ImportKey, Binding, str]]) -> bool:
+        for key, binding, name in entries:
+            if key in self.present or name == "*":
+                continue
+            bound = self.bindings.get(name)
+            if bound is not None and bound != {binding}:
+                return True
+        return False
+
+    def insert_into(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """The module body with the added imports in place."""
+        statements = list(body)
+        groups = [
+            (self.import_index, self.added, self.after_import),
+            (self.future_index, self.added_future, self.after_future),
+        ]
+        for index, lines, after_import in groups:  # the later position first
+            if not lines:
+                continue
+            new: list[cst.BaseStatement] = list(lines)
+            if index > 0 and not after_import:
+                new[0] = lines[0].with_changes(leading_lines=(cst.EmptyLine(),))
+            if index < len(statements) and not after_import:
+                following = statements[index]
+                leading = leading_lines(following)
+                if not m.matches(following, IMPORT_LINE) and (
+                    not leading or leading[0].comment is not None
+                ):
+                    # PEP 8: two blank lines before a top-level def or class, one otherwise.
+                    blanks = 2 if isinstance(following, cst.FunctionDef | cst.ClassDef) else 1
+                    separation = (cst.EmptyLine(),) * blanks
+                    following = following.with_changes(leading_lines=(*separation, *leading))
+                statements[index] = following
+            statements[index:index] = new
+        return statements
+
+    def added_code(self, module: cst.Module) -> list[str]:
+        return [
+            module.code_for_node(small).strip()
+            for line in (*self.added_future, *self.added)
+            for small in line.body
+        ]
+
+
+def _own_line(
+    small: cst.Import | cst.ImportFrom, line: cst.SimpleStatementLine
+) -> cst.SimpleStatementLine:
+    """``small`` as a line of its own (the line itself, when it is its only statement)."""
+    if len(line.body) == 1:
+        return line.with_changes(body=(small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT),))
+    return cst.SimpleStatementLine(body=(small.with_changes(semicolon=cst.MaybeSentinel.DEFAULT),))
+
+
+def _keep_aliases(
+    small: cst.Import | cst.ImportFrom, keep: list[bool]
+) -> cst.Import | cst.ImportFrom:
+    if all(keep) or isinstance(small.names, cst.ImportStar):
+        return small
+    names = [alias for alias, wanted in zip(small.names, keep, strict=True) if wanted]
+    names[-1] = names[-1].with_changes(comma=cst.MaybeSentinel.DEFAULT)
+    return small.with_changes(names=names)
+
+
+def _collect_bindings(
+    statements: Sequence[cst.BaseStatement | cst.BaseSmallStatement],
+    bindings: dict[str, set[Binding]],
+) -> None:
+    """Every name bound at module level, also under if/try/with/for, with what binds it."""
+
+    class Collector(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, cst.FunctionDef | cst.ClassDef):
+                bindings.setdefault(node.name.value, set()).add(("def", node.name.value))
+                return False
+            if isinstance(node, cst.Import | cst.ImportFrom):
+                for _, binding, name in alias_keys(node):
+                    bindings.setdefault(name, set()).add(binding)
+                return False
+            if isinstance(node, cst.AssignTarget | cst.AnnAssign | cst.AugAssign | cst.For):
+                for name in _target_names(node.target):
+                    bindings.setdefault(name, set()).add(("assign",))
+                return isinstance(node, cst.For)
+            return isinstance(node, (*_SCOPE_BLOCKS, cst.SimpleStatementLine, cst.Assign))
+
+    collector = Collector()
+    for statement in statements:
+        statement.visit(collector)
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    """The names an assignment target binds (not attributes or subscripts)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, cst.Tuple | cst.List):
+        return [name for element in target.elements for name in _target_names(element.value)]
+    return []

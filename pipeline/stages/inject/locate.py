@@ -1,0 +1,126 @@
+"""Find functions by qualified name (``Outer.Inner.method``, ``func``, ``outer.<locals>.inner``)."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+import libcst as cst
+import libcst.matchers as m
+
+from pipeline.stages.inject.errors import InjectError
+
+SCOPES = (
+    cst.Module,
+    cst.IndentedBlock,
+    cst.ClassDef,
+    cst.FunctionDef,
+    cst.If,
+    cst.Else,
+    cst.For,
+    cst.While,
+    cst.Try,
+    cst.TryStar,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.With,
+    cst.Match,
+    cst.MatchCase,
+)
+"""The nodes that can hold a def or a class. Walks go into these only: the expressions and
+simple statements of a module (most of its nodes) cannot hold one."""
+
+_OVERLOAD = m.Decorator(decorator=m.Name("overload") | m.Attribute(attr=m.Name("overload")))
+
+
+class DefIndex(cst.CSTVisitor):
+    """Every function of a module by qualified name, and the functions each one is inside."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.defs: dict[str, list[cst.FunctionDef]] = {}
+        self.enclosing: dict[int, tuple[int, ...]] = {}
+        self._scope: list[str] = []
+        self._functions: list[int] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return isinstance(node, SCOPES) and super().on_visit(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scope.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scope.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        name = ".".join((*self._scope, node.name.value))
+        self.defs.setdefault(name, []).append(node)
+        self.enclosing[id(node)] = tuple(self._functions)
+        self._scope += (node.name.value, "<locals>")
+        self._functions.append(id(node))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        del self._scope[-2:]
+        self._functions.pop()
+
+    def find(self, names: Iterable[str]) -> dict[str, cst.FunctionDef]:
+        """The function each name stands for; raise NAME_NOT_FOUND or AMBIGUOUS_NAME."""
+        found: dict[str, cst.FunctionDef] = {}
+        for name in names:
+            candidates = self.defs.get(name)
+            if not candidates:
+                raise self._not_found(name)
+            if len(candidates) > 1:
+                # typing.overload signatures come with one implementation: that is the target.
+                candidates = [
+                    c
+                    for c in candidates
+                    if not m.matches(
+                        c, m.FunctionDef(decorators=[m.ZeroOrMore(), _OVERLOAD, m.ZeroOrMore()])
+                    )
+                ]
+            if len(candidates) != 1:
+                count = len(self.defs[name])
+                raise InjectError(
+                    f"{name!r} is defined {count} times in the module (redefined, or in "
+                    "branches of an if/try, or a property's getter and setter); "
+                    "cannot tell which one to fill",
+                    code=InjectError.AMBIGUOUS_NAME,
+                    qualified_name=name,
+                    count=count,
+                )
+            found[name] = candidates[0]
+        self._check_overlaps(found)
+        return found
+
+    def _not_found(self, name: str) -> InjectError:
+        known = list(self.defs)
+        simple = name.rsplit(".", 1)[-1]
+        close = difflib.get_close_matches(name, known, n=5, cutoff=0.6)
+        close += [q for q in known if q.rsplit(".", 1)[-1] == simple and q not in close]
+        if close:
+            hint = "close matches: " + ", ".join(close[:5])
+        elif known:
+            hint = "no close match"
+        else:
+            hint = "the module defines no functions"
+        return InjectError(
+            f"no function {name!r} in the module; {hint}",
+            code=InjectError.NAME_NOT_FOUND,
+            qualified_name=name,
+            close_matches=close[:5],
+        )
+
+    def _check_overlaps(self, found: dict[str, cst.FunctionDef]) -> None:
+        targets = {id(node): name for name, node in found.items()}
+        for name, node in found.items():
+            for outer in self.enclosing[id(node)]:
+                if outer in targets:
+                    raise InjectError(
+                        f"{name!r} is inside {targets[outer]!r}, whose body is replaced too; "
+                        "fill one of them",
+                        code=InjectError.OVERLAPPING_TARGETS,
+                        qualified_name=name,
+                        enclosing=targets[outer],
+                    )

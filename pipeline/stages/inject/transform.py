@@ -1,0 +1,247 @@
+"""Put parsed bodies into their functions, in one pass over the module.
+
+What is replaced is the function's whole body except a leading docstring: the stub statements
+and the comment lines among them. Kept byte for byte: the decorators, the signature, the
+comment on the ``def`` line, the docstring, the comments after the body (the block's footer,
+indented at the body's level or deeper) and everything outside the function.
+
+The comment and blank lines before the first replaced statement (its ``leading_lines``) are
+split: the blank lines up to the first comment are kept, because they separate the docstring
+from the code; the comments from there on (``# IMPLEMENTATION REQUIRED``, ``# TODO``) belong to
+the stub and are replaced by the comments the generated code starts with.
+
+A one-line ``def f(self): ...`` gets an indented block; a comment after the ``...`` moves to
+the ``def`` line.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import libcst as cst
+import libcst.matchers as m
+
+from pipeline.stages.inject.body import IMPORT_LINE, ParsedBody, leading_lines
+from pipeline.stages.inject.errors import InjectError
+from pipeline.stages.inject.imports import ImportKey, ModuleImports, line_keys
+from pipeline.stages.inject.locate import SCOPES
+
+DOCSTRING_LINE = m.SimpleStatementLine(
+    body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]
+)
+
+
+@dataclass(frozen=True)
+class NewBody:
+    """Where a new body ended up: its first and last statements and the kept blank lines."""
+
+    first: cst.BaseStatement
+    last: cst.BaseStatement
+    kept_lines: int
+
+
+class BodyInjector(cst.CSTTransformer):
+    """Replace the bodies of ``targets`` (functions of the original module, by identity)."""
+
+    def __init__(
+        self,
+        module: cst.Module,
+        targets: Mapping[str, cst.FunctionDef],
+        bodies: Mapping[str, ParsedBody],
+    ) -> None:
+        super().__init__()
+        self._module = module
+        self._targets = {id(node): name for name, node in targets.items()}
+        self._bodies = bodies
+        self._imports: ModuleImports | None = None
+        self.placed: dict[str, NewBody] = {}
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return isinstance(node, SCOPES) and super().on_visit(node)
+
+    def leave_FunctionDef(
+        self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
+    ) -> cst.FunctionDef:
+        name = self._targets.get(id(original_node))
+        if name is None:
+            return updated_node
+        block = _as_block(updated_node.body)
+        keep = 1 if block.body and m.matches(block.body[0], DOCSTRING_LINE) else 0
+        docstring = block.body[0] if keep else None
+        replaced = block.body[keep:]
+        statements = self._new_statements(name, docstring, replaced)
+        unit = block.indent if block.indent is not None else self._module.default_indent
+        parsed = self._bodies[name]
+        reindent = _Reindent(parsed, unit, self._module.default_indent)
+        statements = [_visit(statement, reindent) for statement in statements]
+        kept = _blank_head(leading_lines(replaced[0])) if replaced else ()
+        first = statements[0].with_changes(leading_lines=(*kept, *leading_lines(statements[0])))
+        statements[0] = first
+        footer = [line.visit(reindent) for line in parsed.footer]
+        new_block = block.with_changes(
+            body=(*block.body[:keep], *statements), footer=(*footer, *block.footer)
+        )
+        self.placed[name] = NewBody(first=first, last=statements[-1], kept_lines=len(kept))
+        return updated_node.with_changes(body=new_block)
+
+    @property
+    def imports(self) -> ModuleImports:
+        """The module's imports (looked at only when a body starts with imports)."""
+        if self._imports is None:
+            self._imports = ModuleImports.of(self._module)
+        return self._imports
+
+    def added_imports(self) -> list[str]:
+        return [] if self._imports is None else self._imports.added_code(self._module)
+
+    def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        imports = self._imports
+        if imports is None or not (imports.added or imports.added_future):
+            return updated_node
+        return updated_node.with_changes(body=imports.insert_into(updated_node.body))
+
+    def _new_statements(
+        self,
+        name: str,
+        docstring: cst.BaseStatement | None,
+        replaced: Sequence[cst.BaseStatement],
+    ) -> list[cst.BaseStatement]:
+        """The generated statements, without a repeated docstring and hoisted imports."""
+        parsed = self._bodies[name]
+        statements = list(parsed.statements)
+        if docstring is not None and statements and _repeats(docstring, statements[0], parsed):
+            _drop_first(statements)
+        local_keys: set[ImportKey] = set()
+        for statement in replaced:
+            local_keys |= line_keys(statement)
+        kept: list[cst.BaseStatement] = []
+        while statements and m.matches(statements[0], IMPORT_LINE):
+            line = statements[0]
+            assert isinstance(line, cst.SimpleStatementLine)
+            local = self.imports.take(line, local_keys)
+            if local:
+                del statements[0]
+                kept += local
+            else:
+                _drop_first(statements)
+        if statements and not kept:
+            first = statements[0]
+            statements[0] = first.with_changes(leading_lines=_strip_blanks(leading_lines(first)))
+        statements = kept + statements
+        if not statements:
+            raise InjectError(
+                f"the generated code for {name!r} has no statement to put in the body "
+                "(only imports or a docstring)",
+                code=InjectError.BODY_SYNTAX_ERROR,
+                qualified_name=name,
+                line=1,
+                reason="no statement",
+            )
+        return statements
+
+
+def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
+    """The body as an indented block (a one-line body's comment moves to the ``def`` line)."""
+    if isinstance(body, cst.IndentedBlock):
+        return body
+    assert isinstance(body, cst.SimpleStatementSuite)
+    line = cst.SimpleStatementLine(body=body.body)
+    return cst.IndentedBlock(body=(line,), header=body.trailing_whitespace)
+
+
+def _blank_head(lines: Sequence[cst.EmptyLine]) -> tuple[cst.EmptyLine, ...]:
+    end = 0
+    while end < len(lines) and lines[end].comment is None:
+        end += 1
+    return tuple(lines[:end])
+
+
+def _repeats(docstring: cst.BaseStatement, first: cst.BaseStatement, parsed: ParsedBody) -> bool:
+    """Whether ``first`` is a docstring to drop: a whole def's, or a repeat of the original."""
+    if not m.matches(first, DOCSTRING_LINE):
+        return False
+    if parsed.whole_def:
+        return True
+    return _docstring_text(docstring) == _docstring_text(first)
+
+
+def _docstring_text(statement: cst.BaseStatement) -> str | None:
+    assert isinstance(statement, cst.SimpleStatementLine)
+    expression = statement.body[0]
+    assert isinstance(expression, cst.Expr)
+    value = expression.value
+    assert isinstance(value, cst.SimpleString | cst.ConcatenatedString)
+    text = value.evaluated_value
+    return inspect.cleandoc(text) if isinstance(text, str) else None
+
+
+def _visit(statement: cst.BaseStatement, transformer: cst.CSTTransformer) -> cst.BaseStatement:
+    result = statement.visit(transformer)
+    assert isinstance(result, cst.BaseStatement)  # the transformers here remove nothing
+    return result
+
+
+def _drop_first(statements: list[cst.BaseStatement]) -> None:
+    """Drop the first statement; the comments before it go to the statement after it."""
+    dropped = statements.pop(0)
+    comments = [line for line in leading_lines(dropped) if line.comment is not None]
+    if statements and comments:
+        following = statements[0]
+        leading = (*comments, *leading_lines(following))
+        statements[0] = following.with_changes(leading_lines=leading)
+
+
+def _strip_blanks(lines: Sequence[cst.EmptyLine]) -> tuple[cst.EmptyLine, ...]:
+    return tuple(lines[len(_blank_head(lines)) :])
+
+
+class _Reindent(cst.CSTTransformer):
+    """Write generated code in the target's indentation.
+
+    Nested blocks indented by the generated code's own unit (the first nested block's) get the
+    target body's unit; other indentations are kept as written. Blank lines at the top level of
+    code parsed as a module are marked as not indented, as a parser marks them inside a block
+    (otherwise they would get trailing whitespace).
+    """
+
+    def __init__(self, parsed: ParsedBody, target_unit: str, module_indent: str) -> None:
+        super().__init__()
+        self._parsed_indent = parsed.parsed_indent
+        self._fix_blank_lines = parsed.top_level
+        self._target_unit = target_unit
+        self._module_indent = module_indent
+        self._unit: str | None = None
+        self._depth = 0
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        # Expressions hold no blocks; their blank lines need fixing at the top level only.
+        if isinstance(node, cst.BaseExpression) and not (self._fix_blank_lines and not self._depth):
+            return False
+        return super().on_visit(node)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> bool:
+        if self._unit is None:
+            self._unit = self._effective(node)
+        self._depth += 1
+        return True
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        self._depth -= 1
+        indent = self._effective(original_node)
+        if indent == self._unit:
+            indent = self._target_unit
+        return updated_node.with_changes(indent=None if indent == self._module_indent else indent)
+
+    def leave_EmptyLine(
+        self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine
+    ) -> cst.EmptyLine:
+        if self._fix_blank_lines and self._depth == 0 and updated_node.comment is None:
+            return updated_node.with_changes(indent=False)
+        return updated_node
+
+    def _effective(self, node: cst.IndentedBlock) -> str:
+        return node.indent if node.indent is not None else self._parsed_indent

@@ -1,0 +1,21 @@
+"""Store stage: write generated files atomically, confined to a root directory."""
+
+from pipeline.stages.store.errors import (
+    FILE_EXISTS,
+    INVALID_CONTENT,
+    INVALID_PATH,
+    PATH_OUTSIDE_ROOT,
+    STORE_IO_ERROR,
+    StoreError,
+)
+from pipeline.stages.store.store import ArtifactStore
+
+__all__ = [
+    "FILE_EXISTS",
+    "INVALID_CONTENT",
+    "INVALID_PATH",
+    "PATH_OUTSIDE_ROOT",
+    "STORE_IO_ERROR",
+    "ArtifactStore",
+    "StoreError",
+]

@@ -1,0 +1,111 @@
+"""The request ledger that makes writes idempotent per request id.
+
+One small JSON file per request id, ``<root>/.codegen/requests/<sha256(id)>.json``,
+written atomically like any artifact. It records which requested path the
+request wrote, where the bytes ended up (which differs under ``keep-both``)
+and their sha256.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.stages.store import fsops
+from pipeline.stages.store.errors import StoreError, io_error
+from pipeline.stages.store.paths import RESERVED_DIR, Location, locate
+
+LEDGER_PARTS: tuple[str, ...] = (RESERVED_DIR, "requests")
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    request_id: str
+    requested_path: str
+    relative_path: str
+    sha256: str
+    size: int
+
+    def to_json(self) -> bytes:
+        return json.dumps(
+            {
+                "request_id": self.request_id,
+                "requested_path": self.requested_path,
+                "relative_path": self.relative_path,
+                "sha256": self.sha256,
+                "bytes": self.size,
+            },
+            indent=2,
+            sort_keys=True,
+        ).encode()
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> LedgerEntry | None:
+        try:
+            data = json.loads(raw)
+            entry = cls(
+                request_id=data["request_id"],
+                requested_path=data["requested_path"],
+                relative_path=data["relative_path"],
+                sha256=data["sha256"],
+                size=data["bytes"],
+            )
+        except (ValueError, TypeError, KeyError):
+            return None
+        fields = (entry.request_id, entry.requested_path, entry.relative_path, entry.sha256)
+        if not all(isinstance(value, str) for value in fields) or not isinstance(entry.size, int):
+            return None
+        return entry
+
+
+def entry_name(request_id: str) -> str:
+    return hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest() + ".json"
+
+
+def lookup(root: Path, request_id: str) -> LedgerEntry | None:
+    """The recorded entry for ``request_id``; ``None`` if absent or unreadable."""
+    try:
+        with fsops.open_directory(root, LEDGER_PARTS, create=False) as dir_fd:
+            raw = fsops.read_file(dir_fd, entry_name(request_id))
+    except (OSError, StoreError):
+        return None
+    entry = LedgerEntry.from_json(raw)
+    if entry is None or entry.request_id != request_id:
+        return None
+    return entry
+
+
+def recorded_location(root: Path, entry: LedgerEntry) -> Location | None:
+    """Where the entry says the file is, validated again like any requested path."""
+    try:
+        location = locate(root, entry.relative_path)
+    except StoreError:
+        return None
+    return location if location.relative == entry.relative_path else None
+
+
+def current_sha256(location: Location) -> str | None:
+    """sha256 of the file at ``location`` now, or ``None`` if it cannot be read."""
+    try:
+        with fsops.open_directory(location.root, location.parent_parts, create=False) as dir_fd:
+            return hashlib.sha256(fsops.read_file(dir_fd, location.name)).hexdigest()
+    except (OSError, StoreError):
+        return None
+
+
+def record(root: Path, entry: LedgerEntry, *, permissions: int, dir_mode: int) -> None:
+    """Write ``entry`` atomically (temp file, fsync, rename, directory fsync)."""
+    name = entry_name(entry.request_id)
+    where = root.joinpath(*LEDGER_PARTS, name)
+    with fsops.open_directory(root, LEDGER_PARTS, create=True, mode=dir_mode) as dir_fd:
+        temp = fsops.write_temp(dir_fd, name, entry.to_json(), permissions, where)
+        try:
+            fsops.place(dir_fd, temp, name, replace=True)
+            os.fsync(dir_fd)
+        except OSError as exc:
+            raise io_error("record request in", where, exc) from exc
+        finally:
+            fsops.remove_quietly(dir_fd, temp)

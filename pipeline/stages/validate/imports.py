@@ -1,0 +1,256 @@
+"""Rule ``imports``: undefined names, unused imports, unresolvable modules.
+
+Names are checked by ruff (pinned: ruff==0.17.6), run as its own binary on
+the module fed through stdin, with ``--isolated`` (no project configuration
+leaks in) and ``--no-cache``. Selected rules and severities:
+
+* ``F821`` undefined name, ``F822`` undefined name in ``__all__``,
+  ``F823`` local variable referenced before assignment: errors;
+* ``F401`` unused import, ``F811`` redefinition of an unused name,
+  ``F841`` unused local variable: warnings.
+
+(``E999`` no longer exists in this ruff: it reports syntax errors itself, as
+``invalid-syntax``; those are left to the ``syntax`` rule, which uses
+Python's own parser and compiler.)
+
+``IMP001`` (warning) flags an absolute import whose top-level package cannot
+be found in this environment: ``importlib.util.find_spec`` on the top-level
+name only, which locates the package without importing it (a dotted name
+would import its parents). Imports guarded by ``try/except ImportError`` are
+optional by design and not flagged; relative imports are not checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import json
+import os
+import subprocess  # nosec B404  # runs the ruff binary only, never generated code
+import sys
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import cache
+from typing import Any
+
+from ruff.__main__ import find_ruff_bin  # type: ignore[import-untyped]
+
+from pipeline.models.findings import Finding, Severity
+from pipeline.stages.validate.errors import ValidateError
+from pipeline.stages.validate.options import Rule
+from pipeline.stages.validate.snippets import SourceText
+from pipeline.stages.validate.walk import child_statements
+
+RUFF_SELECT = ("F401", "F811", "F821", "F822", "F823", "F841")
+UNRESOLVABLE = "IMP001"
+RUFF_TIMEOUT_SECONDS = 30.0
+
+_ERRORS = frozenset({"F821", "F822", "F823"})
+_SUGGESTIONS = {
+    "F811": "remove or rename one of the two definitions",
+    "F821": "import or define the name before using it",
+    "F822": "define the name, or remove it from __all__",
+    "F823": "assign the local variable before reading it (or declare it global/nonlocal)",
+}
+_OPTIONAL_IMPORT_ERRORS = frozenset({"ImportError", "ModuleNotFoundError", "Exception"})
+_TARGET_VERSION = f"py3{sys.version_info.minor}"
+
+
+@cache
+def _ruff_binary() -> str:
+    return str(find_ruff_bin())
+
+
+def ruff_command(filename: str) -> list[str]:
+    return [
+        _ruff_binary(),
+        "check",
+        "--isolated",
+        "--no-cache",
+        "--quiet",
+        "--select",
+        ",".join(RUFF_SELECT),
+        "--target-version",
+        _TARGET_VERSION,
+        "--output-format",
+        "json",
+        "--stdin-filename",
+        filename,
+        "-",
+    ]
+
+
+def run_ruff(source: SourceText) -> list[dict[str, Any]]:
+    """Ruff's diagnostics (its JSON objects) for the module's text."""
+    # a bare name: ruff resolves it against the working directory, and a path
+    # inside an excluded folder could change what ruff does with the input
+    filename = os.path.basename(source.filename)
+    if not filename.endswith(".py"):
+        filename = "module.py"
+    try:
+        completed = subprocess.run(  # nosec B603  # fixed argv; the code is read from stdin
+            ruff_command(filename),
+            input=source.text.encode("utf-8"),
+            capture_output=True,
+            timeout=RUFF_TIMEOUT_SECONDS,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as error:
+        raise ValidateError(f"ruff could not run: {error}", code="RUFF_FAILED") from error
+    if completed.returncode not in (0, 1):
+        stderr = completed.stderr.decode("utf-8", "replace").strip()
+        raise ValidateError(
+            f"ruff failed (exit {completed.returncode}): {stderr}", code="RUFF_FAILED"
+        )
+    try:
+        diagnostics = json.loads(completed.stdout or b"[]")
+    except json.JSONDecodeError as error:
+        raise ValidateError(f"ruff printed invalid JSON: {error}", code="RUFF_FAILED") from error
+    if not isinstance(diagnostics, list):
+        raise ValidateError("ruff printed an unexpected JSON document", code="RUFF_FAILED")
+    return [item for item in diagnostics if isinstance(item, dict)]
+
+
+def ruff_findings(source: SourceText) -> list[Finding]:
+    findings: list[Finding] = []
+    for item in run_ruff(source):
+        code = item.get("code")
+        if code not in RUFF_SELECT:
+            continue  # invalid-syntax: the syntax rule reports it
+        location = item.get("location") or {}
+        end = item.get("end_location") or {}
+        fix = item.get("fix") or {}
+        findings.append(
+            source.finding(
+                rule=Rule.IMPORTS,
+                code=code,
+                severity=Severity.ERROR if code in _ERRORS else Severity.WARNING,
+                line=int(location.get("row", 1)),
+                column=int(location.get("column", 1)) - 1,
+                end_line=int(end.get("row", location.get("row", 1))),
+                message=str(item.get("message", code)),
+                suggestion=fix.get("message") or _SUGGESTIONS.get(code),
+            )
+        )
+    return findings
+
+
+_resolvable: set[str] = set()
+
+
+def is_resolvable(top_level: str) -> bool:
+    """Whether a top-level module can be found, without importing it.
+
+    Positive answers are cached for the life of the process; negative ones
+    are not, so installing a dependency is picked up.
+    """
+    if top_level in _resolvable or top_level in sys.stdlib_module_names:
+        return True
+    try:
+        found = importlib.util.find_spec(top_level) is not None
+    except (ImportError, ValueError):
+        # e.g. a module in sys.modules without a spec (``__main__``)
+        found = top_level in sys.modules
+    if found:
+        _resolvable.add(top_level)
+    return found
+
+
+def _guards_import_errors(node: ast.Try | ast.TryStar) -> bool:
+    for handler in node.handlers:
+        if handler.type is None:
+            return True
+        types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+        for item in types:
+            name = item.id if isinstance(item, ast.Name) else getattr(item, "attr", None)
+            if name in _OPTIONAL_IMPORT_ERRORS:
+                return True
+    return False
+
+
+def _checked_imports(
+    statements: Sequence[ast.stmt],
+) -> list[tuple[ast.Import | ast.ImportFrom, str]]:
+    """(statement, top-level module) for every import that must resolve."""
+    found: list[tuple[ast.Import | ast.ImportFrom, str]] = []
+
+    def visit(node: ast.stmt, optional: bool) -> None:
+        if isinstance(node, ast.Import):
+            if not optional:
+                found.extend((node, alias.name.partition(".")[0]) for alias in node.names)
+            return
+        if isinstance(node, ast.ImportFrom):
+            if not optional and node.level == 0 and node.module and node.module != "__future__":
+                found.append((node, node.module.partition(".")[0]))
+            return
+        if isinstance(node, ast.Try | ast.TryStar) and _guards_import_errors(node):
+            for statement in node.body:
+                visit(statement, True)
+            for handler in node.handlers:
+                for statement in handler.body:
+                    visit(statement, optional)
+            for statement in (*node.orelse, *node.finalbody):
+                visit(statement, optional)
+            return
+        for child in child_statements(node):
+            visit(child, optional)
+
+    for statement in statements:
+        visit(statement, False)
+    return found
+
+
+def unresolvable_imports(
+    tree: ast.Module, source: SourceText, *, scope: Sequence[ast.stmt] | None = None
+) -> list[Finding]:
+    """``IMP001`` for the imports in ``scope`` (default: the whole module)."""
+    findings: list[Finding] = []
+    for statement, top_level in _checked_imports(tree.body if scope is None else scope):
+        if is_resolvable(top_level):
+            continue
+        findings.append(
+            source.finding(
+                rule=Rule.IMPORTS,
+                code=UNRESOLVABLE,
+                severity=Severity.WARNING,
+                line=statement.lineno,
+                column=statement.col_offset,
+                end_line=statement.end_lineno,
+                message=f"cannot resolve module '{top_level}' in this environment",
+                suggestion=f"add the distribution that provides '{top_level}' to the "
+                "project's dependencies, or fix the module name",
+            )
+        )
+    return findings
+
+
+def check(tree: ast.Module, source: SourceText) -> list[Finding]:
+    return [*ruff_findings(source), *unresolvable_imports(tree, source)]
+
+
+_executor: ThreadPoolExecutor | None = None
+_executor_lock = threading.Lock()
+
+
+def _shared_executor() -> ThreadPoolExecutor:
+    global _executor
+    with _executor_lock:
+        if _executor is None:
+            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="validate-ruff")
+        return _executor
+
+
+class RuffRun:
+    """Ruff running in the background while the in-process checkers work."""
+
+    def __init__(self, source: SourceText) -> None:
+        self._future: Future[list[Finding]] = _shared_executor().submit(ruff_findings, source)
+
+    def findings(self) -> list[Finding]:
+        return self._future.result()
+
+
+def start(source: SourceText) -> RuffRun:
+    """Start ruff on the module; collect with :meth:`RuffRun.findings`."""
+    return RuffRun(source)

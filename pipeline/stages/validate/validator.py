@@ -1,0 +1,320 @@
+"""The two entry points: a whole file, or generated bodies in their module.
+
+Generated code is never imported or executed: every check reads the text or
+the syntax tree (ruff reads the text from stdin in its own process).
+"""
+
+from __future__ import annotations
+
+import ast
+import textwrap
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from pipeline.models.findings import Finding, Severity, ValidationReport
+from pipeline.stages.inject import InjectError, InjectionResult, inject_bodies
+from pipeline.stages.validate import house_rules, imports, security, syntax, type_hints
+from pipeline.stages.validate.options import Rule, ValidateOptions
+from pipeline.stages.validate.snippets import SourceText
+from pipeline.stages.validate.type_hints import FunctionInfo, iter_functions
+
+_SIGNATURE_CODES = frozenset(
+    {type_hints.MISSING_PARAMETER, type_hints.MISSING_RETURN, type_hints.HOUSE_RULE_CODE}
+)
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What the in-process checkers look at (ruff always reads the whole text).
+
+    ``None`` fields mean the whole module.
+    """
+
+    functions: list[FunctionInfo]
+    statements: list[ast.stmt] | None = None
+    compile_unit: ast.Module | None = None
+    security: list[ast.stmt] | None = None
+
+
+def _run_checkers(
+    tree: ast.Module, source: SourceText, options: ValidateOptions, scope: _Scope
+) -> list[Finding]:
+    """Every selected checker but the parser, on a module that parses."""
+    selected = options.selected()
+    ruff = imports.start(source) if Rule.IMPORTS in selected else None
+    findings: list[Finding] = []
+    if Rule.SYNTAX in selected:
+        findings.extend(syntax.compile_errors(scope.compile_unit or tree, source))
+    if Rule.TYPE_HINTS in selected:
+        findings.extend(type_hints.check(scope.functions, source))
+    if Rule.HOUSE_RULES in selected:
+        findings.extend(
+            house_rules.check(
+                tree, source, options, scope=scope.statements, functions=scope.functions
+            )
+        )
+        if Rule.TYPE_HINTS not in selected:
+            findings.extend(type_hints.check(scope.functions, source, as_house_rule=True))
+    if Rule.IMPORTS in selected:
+        findings.extend(imports.unresolvable_imports(tree, source, scope=scope.statements))
+    if Rule.SECURITY in selected:
+        # last: bandit leaves its bookkeeping attributes on the tree
+        findings.extend(security.check(tree, source, only=scope.security))
+    if ruff is not None:
+        findings.extend(ruff.findings())
+    return findings
+
+
+def _finish(findings: Iterable[Finding], options: ValidateOptions) -> ValidationReport:
+    result = []
+    for finding in findings:
+        if options.strict and finding.severity is Severity.WARNING:
+            finding = finding.model_copy(update={"severity": Severity.ERROR})
+        result.append(finding)
+    result.sort(key=lambda f: (f.qualified_name or "", f.line, f.column, f.rule, f.code))
+    return ValidationReport(findings=result)
+
+
+def validate_source(
+    source: str, options: ValidateOptions | None = None, *, filename: str = "<module>"
+) -> ValidationReport:
+    """Validate a whole module.
+
+    A module that does not parse gets one ``SYN001`` finding whatever the
+    selected rules: nothing else can be checked.
+    """
+    options = options or ValidateOptions()
+    text = SourceText(source, filename)
+    tree, findings = syntax.parse_module(text)
+    if tree is not None:
+        findings = _run_checkers(tree, text, options, _Scope(iter_functions(tree)))
+    return _finish(findings, options)
+
+
+@dataclass(frozen=True)
+class _Body:
+    qualified_name: str
+    first: int
+    last: int
+    owner: FunctionInfo | None
+
+    def contains(self, line: int) -> bool:
+        return self.first <= line <= self.last
+
+
+def _matches(qualified_name: str, qualname: str) -> bool:
+    return qualified_name == qualname or qualified_name.endswith(f".{qualname}")
+
+
+def _locate_bodies(
+    functions: list[FunctionInfo], body_lines: Mapping[str, tuple[int, int]]
+) -> list[_Body]:
+    """Each injected body with the def it belongs to."""
+    located = []
+    for qualified_name, (first, last) in body_lines.items():
+        enclosing = [
+            info
+            for info in functions
+            if info.node.lineno <= first and last <= (info.node.end_lineno or info.node.lineno)
+        ]
+        named = [info for info in enclosing if _matches(qualified_name, info.qualname)]
+        candidates = named or enclosing
+        owner = max(candidates, key=lambda info: info.node.lineno) if candidates else None
+        located.append(_Body(qualified_name, first, last, owner))
+    return located
+
+
+ImportKey = tuple[str, ...]
+
+
+def _import_keys(node: ast.Import | ast.ImportFrom) -> set[ImportKey]:
+    if isinstance(node, ast.Import):
+        return {("import", alias.name, alias.asname or "") for alias in node.names}
+    module = "." * node.level + (node.module or "")
+    return {("from", module, alias.name, alias.asname or "") for alias in node.names}
+
+
+def _code_import_keys(code: str) -> set[ImportKey]:
+    """The imports written in a generated body (it parses: checked before)."""
+    try:
+        tree = ast.parse(textwrap.dedent(code))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    keys: set[ImportKey] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            keys |= _import_keys(node)
+    return keys
+
+
+def _added_import_lines(
+    tree: ast.Module, added_imports: list[str], bodies: Mapping[str, str]
+) -> dict[int, str]:
+    """Line -> qualified name, for the imports inject moved out of the bodies.
+
+    An unused import a body brought is the body's fault even though inject put
+    it at the top of the module; the first body that wrote it gets it.
+    """
+    added: set[ImportKey] = set()
+    for statement in added_imports:
+        added |= _code_import_keys(statement)
+    if not added:
+        return {}
+    written = {name: _code_import_keys(code) for name, code in bodies.items()}
+    lines: dict[int, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.Import | ast.ImportFrom):
+            continue
+        keys = _import_keys(node) & added
+        owner = next((name for name, own in written.items() if keys & own), None)
+        if owner is not None:
+            for line in range(node.lineno, (node.end_lineno or node.lineno) + 1):
+                lines[line] = owner
+    return lines
+
+
+def _attribute(
+    finding: Finding, bodies: list[_Body], import_lines: Mapping[int, str]
+) -> Finding | None:
+    """The finding tagged with its body, or ``None`` when it is in no body."""
+    inside = [body for body in bodies if body.contains(finding.line)]
+    if inside:
+        body = min(inside, key=lambda b: b.last - b.first)
+        return finding.model_copy(update={"qualified_name": body.qualified_name})
+    if finding.line in import_lines:
+        return finding.model_copy(update={"qualified_name": import_lines[finding.line]})
+    if finding.code in _SIGNATURE_CODES:
+        # the signature is the original one, kept by inject; it is checked
+        # for the body all the same ("type every parameter and return")
+        for body in bodies:
+            if body.owner is not None and body.owner.node.lineno == finding.line:
+                return finding.model_copy(update={"qualified_name": body.qualified_name})
+    return None
+
+
+def _body_scope(tree: ast.Module, functions: list[FunctionInfo], located: list[_Body]) -> _Scope:
+    """Only the defs that hold the bodies, when every body is in one."""
+    owners = [body.owner for body in located]
+    if not owners or any(owner is None for owner in owners):
+        return _Scope(functions)  # a body outside any def: the whole module
+    nodes: list[ast.stmt] = []
+    for owner in owners:
+        if owner is not None and owner.node not in nodes:
+            nodes.append(owner.node)
+    spans = [(node.lineno, node.end_lineno or node.lineno) for node in nodes]
+
+    def inside(node: ast.stmt) -> bool:
+        return any(first <= node.lineno <= last for first, last in spans)
+
+    return _Scope(
+        functions=[info for info in functions if inside(info.node)],
+        statements=[*_top_imports(tree), *nodes],
+        compile_unit=_compile_unit(tree, [o for o in owners if o is not None]),
+        security=nodes,
+    )
+
+
+def _top_imports(tree: ast.Module) -> list[ast.stmt]:
+    return [s for s in tree.body if isinstance(s, ast.Import | ast.ImportFrom)]
+
+
+def _compile_unit(tree: ast.Module, owners: list[FunctionInfo]) -> ast.Module:
+    """The smallest module that compiles with the same errors as the bodies.
+
+    A def directly in a module or class compiles alone with the same errors
+    (a class scope is invisible to its methods); a def nested in a function
+    needs its outermost enclosing statement (``nonlocal`` must resolve).
+    """
+    body: list[ast.stmt] = []
+    for owner in owners:
+        node: ast.stmt | None = owner.node
+        if "<locals>" in owner.qualname:
+            node = next(
+                (
+                    statement
+                    for statement in tree.body
+                    if statement.lineno <= owner.node.lineno
+                    and (owner.node.end_lineno or 0) <= (statement.end_lineno or statement.lineno)
+                ),
+                None,
+            )
+        if node is None:
+            return tree
+        if node not in body:
+            body.append(node)
+    return ast.Module(body=body, type_ignores=[])
+
+
+def _inject(source: str, bodies: dict[str, str], findings: list[Finding]) -> InjectionResult | None:
+    """Inject the bodies; one inject rejects as unparsable becomes ``SYN001``.
+
+    Mutates ``bodies`` and ``findings``; ``None`` when no body is left.
+    """
+    while bodies:
+        try:
+            return inject_bodies(source, bodies)
+        except InjectError as error:
+            name = error.details.get("qualified_name")
+            if error.code != InjectError.BODY_SYNTAX_ERROR or name not in bodies:
+                raise
+            code = bodies.pop(name)
+            finding = SourceText(code).finding(
+                rule=Rule.SYNTAX,
+                code=syntax.PARSE_ERROR,
+                severity=Severity.ERROR,
+                line=int(error.details.get("line") or 1),
+                message=str(error.details.get("reason") or error.message),
+            )
+            findings.append(finding.model_copy(update={"qualified_name": name}))
+    return None
+
+
+def validate_bodies(
+    source: str, bodies: Mapping[str, str], options: ValidateOptions | None = None
+) -> ValidationReport:
+    """Validate generated bodies (qualified name -> code) inside their module.
+
+    1. Each body is parsed on its own; one that does not parse gets a
+       ``SYN001`` finding (line relative to the body) and is not injected.
+    2. The others are injected into ``source`` by the inject stage.
+    3. The selected checkers run on the new module; only findings on the
+       lines of a generated body are kept, tagged with its qualified name
+       (lines are those of the new module), plus the missing annotations of
+       the def each body belongs to (reported at its ``def`` line).
+
+    Bodies are always parsed (whatever the selected rules): one that does
+    not parse cannot be injected. The in-process checkers look only at the
+    defs that hold the bodies (bandit is the slowest of them); ruff reads the
+    whole module, in parallel.
+
+    ``InjectError`` (unknown or ambiguous name, a source that does not
+    parse) propagates: it is a bad request, not a finding about the code.
+    """
+    options = options or ValidateOptions()
+    findings: list[Finding] = []
+    parsable: dict[str, str] = {}
+    for qualified_name, code in bodies.items():
+        problem = syntax.check_body(code, qualified_name)
+        if problem is None:
+            parsable[qualified_name] = code
+        else:
+            findings.append(problem)
+    injected = _inject(source, parsable, findings)
+    if injected is None:
+        return _finish(findings, options)
+
+    text = SourceText(injected.source)
+    tree, module_findings = syntax.parse_module(text)
+    if tree is None:  # inject produced a module that does not parse: attribute by line
+        located = [_Body(name, *lines, None) for name, lines in injected.body_lines.items()]
+        import_lines: dict[int, str] = {}
+    else:
+        functions = iter_functions(tree)
+        located = _locate_bodies(functions, injected.body_lines)
+        import_lines = _added_import_lines(tree, injected.added_imports, parsable)
+        module_findings = _run_checkers(tree, text, options, _body_scope(tree, functions, located))
+    for finding in module_findings:
+        attributed = _attribute(finding, located, import_lines)
+        if attributed is not None:
+            findings.append(attributed)
+    return _finish(findings, options)

@@ -1,0 +1,1 @@
+"""Kafka adapters: one Faust app per stage, thin agents around the processors."""

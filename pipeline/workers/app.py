@@ -1,0 +1,117 @@
+"""The Faust app of one stage: its own consumer group, a thin agent around StageRunner."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+
+from pipeline.broker.admin import ensure_topics
+from pipeline.broker.connection import ssl_context_for
+from pipeline.catalogue import (
+    STAGE_EXTRA_INPUTS,
+    STAGE_INPUTS,
+    STAGE_OUTPUTS,
+    STAGES,
+    topic_name,
+)
+from pipeline.processors import build_processor
+from pipeline.settings import Settings
+from pipeline.workers.inflight import InFlight
+from pipeline.workers.runner import StageRunner
+
+log = logging.getLogger(__name__)
+
+# Topics a stage may route a record to besides its usual output.
+ROUTED_OUTPUTS: dict[str, tuple[str, ...]] = {"validate": ("repairs",)}
+DRAIN_SECONDS = 30.0
+
+
+def faust_options(settings: Settings) -> dict[str, Any]:
+    """Broker, security and tuning options shared by every Faust app of the project."""
+    brokers = [f"kafka://{host.strip()}" for host in settings.effective_bootstrap.split(",")]
+    options: dict[str, Any] = {
+        "broker": brokers,
+        "store": "memory://",
+        "web_enabled": False,
+        "topic_replication_factor": 1,
+        "topic_disable_leader": True,
+        "consumer_auto_offset_reset": "earliest",
+        "producer_linger_ms": 1,
+        "broker_commit_interval": 1.0,
+        "stream_wait_empty": False,
+        "datadir": str(settings.state_dir / "faust"),
+    }
+    ssl_context = ssl_context_for(settings)
+    if settings.sasl_mechanism:
+        password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
+        options["broker_credentials"] = faust.SASLCredentials(
+            username=settings.sasl_username or "",
+            password=password,
+            mechanism=settings.sasl_mechanism,
+            ssl_context=ssl_context,
+        )
+    elif ssl_context is not None:
+        options["broker_credentials"] = faust.SSLCredentials(ssl_context)
+    return options
+
+
+def raw_topic(app: faust.App, name: str) -> faust.TopicT:
+    return app.topic(
+        name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
+    )
+
+
+def create_stage_app(stage: str, settings: Settings) -> faust.App:
+    if stage not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
+    prefix = settings.topic_prefix
+    app = faust.App(f"{prefix}{stage}", **faust_options(settings))
+    processor = build_processor(stage, settings)
+    runner = StageRunner(processor, settings)
+    inputs = [STAGE_INPUTS[stage], *STAGE_EXTRA_INPUTS.get(stage, ())]
+    source = app.topic(
+        *(topic_name(key, prefix) for key in inputs),
+        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+    )
+    outputs = {STAGE_OUTPUTS[stage], "failed", "metrics", *ROUTED_OUTPUTS.get(stage, ())}
+    sinks = {key: raw_topic(app, topic_name(key, prefix)) for key in outputs}
+    in_flight = InFlight(
+        settings.stage_concurrency(stage),
+        on_error=lambda error: app.loop.create_task(app.crash(error)),
+    )
+
+    async def handle(event: faust.EventT[bytes]) -> None:
+        message = event.message
+        origin = f"{message.topic}[{message.partition}]@{message.offset}"
+        for outgoing in await runner.handle(event.key, event.value, origin):
+            await sinks[outgoing.topic].send(key=outgoing.key, value=outgoing.value)
+        # Acked only once its output is in the producer; the consumer commits the highest
+        # offset below which every message is acked, and flushes the producer first.
+        event.ack()
+
+    async def process(stream: faust.StreamT[bytes]) -> None:
+        try:
+            async for event in stream.noack().events():
+                await in_flight.start(handle(event))
+        finally:
+            await in_flight.drain(DRAIN_SECONDS)
+
+    app.agent(source, name=f"{prefix}{stage}.agent")(process)
+
+    @app.on_stop.connect  # type: ignore[untyped-decorator]
+    async def close_processor(app: faust.App, **_: Any) -> None:
+        await processor.aclose()
+
+    return app
+
+
+def run_stage_worker(stage: str, settings: Settings, *, loglevel: str | None = None) -> None:
+    """Run one worker process of ``stage`` until SIGTERM/SIGINT."""
+    asyncio.run(ensure_topics(settings))
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    app = create_stage_app(stage, settings)
+    worker = faust.Worker(app, loglevel=loglevel or settings.worker_log_level, quiet=True)
+    worker.execute_from_commandline()

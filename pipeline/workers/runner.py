@@ -1,0 +1,226 @@
+"""One consumed message in, the messages to produce out: decode, process, encode.
+
+No Kafka here either: the Faust agent sends what ``StageRunner.handle`` returns, so this
+is unit-tested without a broker.
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from tenacity import (
+    AsyncRetrying,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
+
+from pipeline.catalogue import STAGE_OUTPUTS
+from pipeline.errors import StageError
+from pipeline.processors import Processor, Routed
+from pipeline.records import (
+    DecodeError,
+    MetricsEvent,
+    Outcome,
+    Record,
+    RequestFailed,
+    decode,
+    encode,
+    utcnow,
+)
+from pipeline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+MAX_DEAD_LETTER_PAYLOAD = 256 * 1024
+# JSON overhead on top of the source limit: bodies, stubs and context ride along.
+RECORD_SIZE_FACTOR = 4
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    topic: str
+    key: bytes
+    value: bytes
+
+
+class StageRunner:
+    def __init__(self, processor: Processor[Any, Any], settings: Settings) -> None:
+        self.processor = processor
+        self.settings = settings
+        self.stage = processor.stage
+        self.output_topic = STAGE_OUTPUTS[self.stage]
+        self.terminal = self.stage == "store"  # its successes end a request
+        self.max_record_bytes = settings.max_source_bytes * RECORD_SIZE_FACTOR
+
+    async def handle(self, key: bytes | None, value: bytes | None, origin: str) -> list[Outgoing]:
+        started = time.perf_counter()
+        try:
+            record = decode(self.processor.input_model, value, max_bytes=self.max_record_bytes)
+        except DecodeError as exc:
+            return self._undecodable(key, value, origin, exc, started)
+        attempts = 0
+        try:
+            async for attempt in AsyncRetrying(
+                retry=retry_if_not_exception_type(StageError),
+                stop=stop_after_attempt(self.settings.processing_retries),
+                wait=wait_exponential(multiplier=0.1, max=2.0),
+                reraise=True,
+            ):
+                with attempt:
+                    attempts = attempt.retry_state.attempt_number
+                    result: Record | Routed = await self.processor.process(record)
+        except StageError as exc:
+            attempts = int(exc.details.get("attempts", attempts))
+            return self._failed(record, exc.code, exc.message, exc.details, attempts, started)
+        except Exception as exc:
+            log.exception("%s: giving up on %s after %d attempts", self.stage, origin, attempts)
+            return self._failed(
+                record,
+                "INTERNAL_ERROR",
+                f"the {self.stage} stage failed {attempts} time(s): {type(exc).__name__}: {exc}",
+                {"exception": type(exc).__name__},
+                attempts,
+                started,
+                payload=value,
+            )
+        if isinstance(result, Routed):
+            topic, produced, outcome = result.topic, result.record, Outcome.RETRY
+        else:
+            topic, produced, outcome = self.output_topic, result, Outcome.OK
+        metrics = self._metrics(
+            record, outcome, started, stubs=self.processor.stub_count(record),
+            terminal=self.terminal and outcome is Outcome.OK,
+        )
+        return [Outgoing(topic, record.request_id.encode(), encode(produced)), metrics]
+
+    # -- failures -----------------------------------------------------------------------
+
+    def _undecodable(
+        self,
+        key: bytes | None,
+        value: bytes | None,
+        origin: str,
+        exc: DecodeError,
+        started: float,
+    ) -> list[Outgoing]:
+        request_id = _request_id_from_key(key) or f"undecodable:{origin}"
+        payload, encoding = _dead_letter_payload(value)
+        failed = RequestFailed(
+            request_id=request_id,
+            submitted_at=utcnow(),
+            stage=self.stage,
+            error_code=exc.code,
+            message=f"{self.stage}: {exc.message}",
+            details={"origin": origin, "bytes": len(value or b"")},
+            payload=payload,
+            payload_encoding=encoding,
+        )
+        log.warning("%s: %s (%s)", origin, exc.message, exc.code)
+        return [
+            Outgoing("failed", request_id.encode(), encode(failed)),
+            self._metric(request_id, failed.submitted_at, Outcome.FAILED, started, exc.code),
+        ]
+
+    def _failed(
+        self,
+        record: Record,
+        code: str,
+        message: str,
+        details: dict[str, Any],
+        attempts: int,
+        started: float,
+        payload: bytes | None = None,
+    ) -> list[Outgoing]:
+        text, encoding = _dead_letter_payload(payload) if payload is not None else (None, None)
+        failed = RequestFailed(
+            request_id=record.request_id,
+            submitted_at=record.submitted_at,
+            stage=self.stage,
+            error_code=code,
+            message=message,
+            details=details,
+            attempts=max(attempts, 1),
+            payload=text,
+            payload_encoding=encoding,
+        )
+        return [
+            Outgoing("failed", record.request_id.encode(), encode(failed)),
+            self._metrics(record, Outcome.FAILED, started, error_code=code, terminal=True),
+        ]
+
+    # -- metrics ------------------------------------------------------------------------
+
+    def _metrics(
+        self,
+        record: Record,
+        outcome: Outcome,
+        started: float,
+        *,
+        error_code: str | None = None,
+        stubs: int = 0,
+        terminal: bool = False,
+    ) -> Outgoing:
+        return self._metric(
+            record.request_id,
+            record.submitted_at,
+            outcome,
+            started,
+            error_code,
+            stubs=stubs,
+            terminal=terminal,
+            attempt=self.processor.attempt(record),
+        )
+
+    def _metric(
+        self,
+        request_id: str,
+        submitted_at: Any,
+        outcome: Outcome,
+        started: float,
+        error_code: str | None,
+        *,
+        stubs: int = 0,
+        terminal: bool = True,
+        attempt: int = 1,
+    ) -> Outgoing:
+        now = utcnow()
+        event = MetricsEvent(
+            request_id=request_id,
+            submitted_at=submitted_at,
+            stage=self.stage,
+            outcome=outcome,
+            duration_ms=(time.perf_counter() - started) * 1000,
+            event_time=now,
+            error_code=error_code,
+            stubs=stubs,
+            attempt=attempt,
+            end_to_end_ms=(
+                max((now - submitted_at).total_seconds() * 1000, 0.0) if terminal else None
+            ),
+        )
+        return Outgoing("metrics", request_id.encode(), encode(event))
+
+
+def _request_id_from_key(key: bytes | None) -> str | None:
+    if not key:
+        return None
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if 0 < len(text) <= 200 and text.isprintable() else None
+
+
+def _dead_letter_payload(value: bytes | None) -> tuple[str | None, Any]:
+    if value is None:
+        return None, None
+    clipped = value[:MAX_DEAD_LETTER_PAYLOAD]
+    try:
+        return clipped.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(clipped).decode("ascii"), "base64"

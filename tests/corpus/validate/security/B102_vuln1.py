@@ -1,0 +1,2 @@
+def run(code: str) -> None:
+    exec(code)

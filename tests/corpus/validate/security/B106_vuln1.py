@@ -1,0 +1,5 @@
+def connect(**kwargs: str) -> None:
+    del kwargs
+
+
+connect(user="admin", password="hunter2")

@@ -1,0 +1,2 @@
+def login(user: str, password: str = "admin") -> bool:
+    return bool(user and password)

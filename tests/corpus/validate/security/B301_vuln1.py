@@ -1,0 +1,5 @@
+import pickle
+
+
+def load(data: bytes) -> object:
+    return pickle.loads(data)

@@ -1,0 +1,3 @@
+def parse(text: str) -> object:
+    value = eval(text, {"__builtins__": {}})
+    return value

@@ -1,0 +1,3 @@
+class Calculator:
+    def total(self, items: list[str]) -> int:
+        return sum(eval(item) for item in items)

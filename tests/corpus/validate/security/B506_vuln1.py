@@ -1,0 +1,5 @@
+import yaml
+
+
+def read(text: str) -> object:
+    return yaml.load(text)

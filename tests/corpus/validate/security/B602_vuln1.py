@@ -1,0 +1,5 @@
+import subprocess
+
+
+def run(command: str) -> int:
+    return subprocess.call(command, shell=True)

@@ -1,0 +1,5 @@
+import subprocess
+
+
+def run(args: list[str]) -> int:
+    return subprocess.call(args)

@@ -1,0 +1,5 @@
+import os
+
+
+def clean(path: str) -> None:
+    os.system("rm -rf " + path)

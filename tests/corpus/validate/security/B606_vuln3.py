@@ -1,0 +1,5 @@
+import os
+
+
+def replace(program: str, args: list[str]) -> None:
+    os.execvp(program, args)

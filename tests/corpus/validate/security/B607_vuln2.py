@@ -1,0 +1,7 @@
+import os
+import subprocess
+
+
+def clean() -> None:
+    os.system("make clean")
+    subprocess.Popen("ls -l", shell=True)

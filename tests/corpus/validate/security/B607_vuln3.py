@@ -1,0 +1,5 @@
+from subprocess import run
+
+
+def build() -> None:
+    run(["cargo", "build"], check=True)

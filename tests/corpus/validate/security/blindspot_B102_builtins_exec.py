@@ -1,0 +1,5 @@
+import builtins
+
+
+def run(code: str) -> None:
+    builtins.exec(code)

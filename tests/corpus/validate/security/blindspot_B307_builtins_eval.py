@@ -1,0 +1,5 @@
+import builtins
+
+
+def parse(text: str) -> object:
+    return builtins.eval(text)

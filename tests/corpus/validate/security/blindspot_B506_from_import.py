@@ -1,0 +1,5 @@
+from yaml import load
+
+
+def read(text: str) -> object:
+    return load(text)

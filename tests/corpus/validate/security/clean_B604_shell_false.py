@@ -1,0 +1,6 @@
+def helper(command: str, shell: bool = False) -> None:
+    del command, shell
+
+
+helper("ls -l", shell=False)
+helper("ls -l")

@@ -1,0 +1,5 @@
+import shutil
+
+
+def find_git() -> str | None:
+    return shutil.which("git")

@@ -1,0 +1,134 @@
+"""Shared fixtures: a session-scoped real Kafka broker and factories around it.
+
+The broker is, in order of preference: the cluster named by KAFKA_BOOTSTRAP_SERVERS; a
+testcontainers Kafka when a Docker engine answers; otherwise a real Apache Kafka started
+from Maven Central jars on free loopback ports. Integration tests never skip.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pipeline.broker.admin import ensure_topics
+from pipeline.broker.local import LocalBroker, free_port
+from pipeline.client import PipelineClient
+from pipeline.settings import Settings
+from pipeline.workers.supervisor import Supervisor
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+
+
+def _docker_engine_available() -> bool:
+    if shutil.which("docker") is None:
+        return False
+    try:
+        return subprocess.run(
+            ["docker", "info"], capture_output=True, timeout=10, check=False
+        ).returncode == 0
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get(
+        "CODEGEN_BOOTSTRAP_SERVERS"
+    )
+    if configured:
+        yield configured
+        return
+    if _docker_engine_available():
+        from testcontainers.kafka import KafkaContainer
+
+        with KafkaContainer("apache/kafka:4.1.0").with_kraft() as container:
+            yield container.get_bootstrap_server()
+        return
+    broker = LocalBroker(
+        tmp_path_factory.mktemp("kafka"),
+        port=free_port(),
+        controller_port=free_port(),
+        jars_dir=ROOT / ".kafka" / "libs",
+    )
+    broker.start(timeout=180)
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+@pytest.fixture
+def settings_factory(
+    kafka_bootstrap: str, tmp_path: Path
+) -> Callable[..., Settings]:
+    """Settings on the test broker with a fresh topic prefix, store root and state dir."""
+
+    def make(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "bootstrap_servers": kafka_bootstrap,
+            "topic_prefix": f"t{uuid.uuid4().hex[:10]}.",
+            "store_root": tmp_path / "store",
+            "state_dir": tmp_path / "state",
+        }
+        values.update(overrides)
+        return Settings(**values)
+
+    return make
+
+
+@pytest.fixture
+async def pipeline_settings(settings_factory: Callable[..., Settings]) -> Settings:
+    settings = settings_factory()
+    await ensure_topics(settings)
+    return settings
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    return {
+        "CODEGEN_BOOTSTRAP_SERVERS": settings.effective_bootstrap,
+        "CODEGEN_TOPIC_PREFIX": settings.topic_prefix,
+        "CODEGEN_STORE_ROOT": str(settings.store_root),
+        "CODEGEN_STATE_DIR": str(settings.state_dir),
+        "CODEGEN_WORKER_LOG_LEVEL": "warning",
+    }
+
+
+@pytest.fixture
+def workers_factory() -> Iterator[Callable[..., Supervisor]]:
+    """Start stage workers as separate OS processes; all are stopped after the test."""
+    started: list[Supervisor] = []
+
+    def start(settings: Settings, counts: dict[str, int] | None = None) -> Supervisor:
+        supervisor = Supervisor(counts or {}, env=settings_env(settings))
+        if counts is None:
+            supervisor = Supervisor(env=settings_env(settings))
+        supervisor.start()
+        started.append(supervisor)
+        return supervisor
+
+    yield start
+    for supervisor in started:
+        supervisor.stop()
+
+
+@pytest.fixture
+async def client_factory() -> AsyncIterator[Callable[[Settings], Any]]:
+    clients: list[PipelineClient] = []
+
+    async def make(settings: Settings) -> PipelineClient:
+        client = PipelineClient(settings)
+        await client.start()
+        clients.append(client)
+        return client
+
+    yield make
+    await asyncio.gather(*(c.stop() for c in clients))

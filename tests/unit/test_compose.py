@@ -1,0 +1,39 @@
+"""docker-compose.yml: one service per stage, scalable, and valid for `docker compose config`."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.catalogue import STAGES
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = ROOT / "docker-compose.yml"
+
+
+def test_every_stage_has_a_scalable_worker_service() -> None:
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    assert {"kafka", "topics", *STAGES} <= services.keys()
+    for stage in STAGES:
+        service = services[stage]
+        assert service["command"] == ["worker", stage]
+        assert "container_name" not in service and "ports" not in service, "would block --scale"
+        assert service["depends_on"]["topics"]["condition"] == "service_completed_successfully"
+    kafka = services["kafka"]["environment"]
+    assert kafka["KAFKA_PROCESS_ROLES"] == "broker,controller", "KRaft mode"
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="no docker client on this machine")
+def test_docker_compose_config_accepts_the_file() -> None:
+    result = subprocess.run(
+        ["docker", "compose", "-f", str(COMPOSE), "config", "--format", "json"],
+        capture_output=True, text=True, check=False, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr
+    services = json.loads(result.stdout)["services"]
+    assert set(STAGES) <= services.keys()

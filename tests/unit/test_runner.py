@@ -1,0 +1,112 @@
+"""StageRunner: decode, process, encode; failures become records, never exceptions."""
+
+from __future__ import annotations
+
+import json
+from typing import ClassVar
+
+import pytest
+
+from pipeline.errors import StageError
+from pipeline.processors import Processor
+from pipeline.records import (
+    GenerationRequest,
+    MetricsEvent,
+    Record,
+    RequestFailed,
+    StubsExtracted,
+    decode,
+    encode,
+)
+from pipeline.models import ExtractionResult
+from pipeline.settings import Settings
+from pipeline.workers.runner import StageRunner
+
+
+class ScriptedExtract(Processor[GenerationRequest, StubsExtracted]):
+    stage: ClassVar[str] = "extract"
+    input_model: ClassVar[type[Record]] = GenerationRequest
+
+    def __init__(self, failures: list[Exception]) -> None:
+        self.failures = failures
+        self.calls = 0
+
+    async def process(self, record: GenerationRequest) -> StubsExtracted:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
+        return StubsExtracted(
+            request_id=record.request_id, submitted_at=record.submitted_at, request=record,
+            extraction=ExtractionResult(),
+        )
+
+
+def runner(*failures: Exception) -> tuple[StageRunner, ScriptedExtract]:
+    processor = ScriptedExtract(list(failures))
+    return StageRunner(processor, Settings(processing_retries=3)), processor
+
+
+REQUEST = GenerationRequest(request_id="r-1", source="x = 1\n", output_path="x.py")
+
+
+async def test_a_good_record_goes_to_the_output_topic_with_a_metrics_event() -> None:
+    stage, _ = runner()
+    out = await stage.handle(b"r-1", encode(REQUEST), "requests[0]@0")
+    assert [o.topic for o in out] == ["stubs", "metrics"]
+    assert all(o.key == b"r-1" for o in out)
+    assert decode(StubsExtracted, out[0].value).request == REQUEST
+    metrics = decode(MetricsEvent, out[1].value)
+    assert (metrics.stage, metrics.outcome) == ("extract", "ok")
+    assert metrics.end_to_end_ms is None
+
+
+@pytest.mark.parametrize(
+    ("payload", "code"),
+    [(b"nope", "NOT_JSON"), (b"\xff", "NOT_UTF8"), (b"{}", "SCHEMA_MISMATCH"), (None, "EMPTY_RECORD")],
+)
+async def test_undecodable_records_become_failed_records(payload: bytes | None, code: str) -> None:
+    stage, processor = runner()
+    out = await stage.handle(b"key-7", payload, "requests[3]@9")
+    failed = decode(RequestFailed, out[0].value)
+    assert out[0].topic == "failed"
+    assert (failed.request_id, failed.error_code, failed.stage) == ("key-7", code, "extract")
+    assert failed.details["origin"] == "requests[3]@9"
+    assert processor.calls == 0
+
+
+async def test_without_a_key_the_origin_names_the_failed_record() -> None:
+    stage, _ = runner()
+    out = await stage.handle(None, b"nope", "requests[3]@9")
+    assert decode(RequestFailed, out[0].value).request_id == "undecodable:requests[3]@9"
+
+
+async def test_binary_payloads_are_kept_as_base64() -> None:
+    stage, _ = runner()
+    failed = decode(RequestFailed, (await stage.handle(b"k", b"\xff\x00", "o"))[0].value)
+    assert failed.payload_encoding == "base64"
+
+
+async def test_a_stage_error_fails_at_once_with_its_code() -> None:
+    stage, processor = runner(StageError("the source is bad", code="SOURCE_SYNTAX_ERROR"))
+    out = await stage.handle(b"r-1", encode(REQUEST), "o")
+    failed = decode(RequestFailed, out[0].value)
+    assert (failed.error_code, failed.message, processor.calls) == (
+        "SOURCE_SYNTAX_ERROR", "the source is bad", 1,
+    )
+    metrics = decode(MetricsEvent, out[1].value)
+    assert metrics.outcome == "failed" and metrics.end_to_end_ms is not None
+
+
+async def test_transient_errors_are_retried_then_succeed() -> None:
+    stage, processor = runner(OSError("disk hiccup"))
+    out = await stage.handle(b"r-1", encode(REQUEST), "o")
+    assert out[0].topic == "stubs" and processor.calls == 2
+
+
+async def test_errors_that_keep_failing_become_a_dead_letter_with_the_payload() -> None:
+    stage, processor = runner(*(RuntimeError(f"boom {i}") for i in range(5)))
+    out = await stage.handle(b"r-1", encode(REQUEST), "o")
+    failed = decode(RequestFailed, out[0].value)
+    assert failed.error_code == "INTERNAL_ERROR"
+    assert failed.attempts == 3 == processor.calls
+    assert json.loads(failed.payload or "")["request_id"] == "r-1"
