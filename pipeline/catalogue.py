@@ -53,26 +53,67 @@ STAGE_PARTITIONS = 8
 TOPICS: dict[str, TopicSpec] = {
     spec.key: spec
     for spec in (
-        TopicSpec("requests", STAGE_PARTITIONS, GenerationRequest, 7 * DAY_MS,
-                  "Generation requests published by users."),
-        TopicSpec("stubs", STAGE_PARTITIONS, StubsExtracted, 7 * DAY_MS,
-                  "Stubs found in each request's module."),
-        TopicSpec("repairs", STAGE_PARTITIONS, StubsExtracted, 7 * DAY_MS,
-                  "Stubs whose bodies failed validation, back to generate with the findings."),
-        TopicSpec("generated", STAGE_PARTITIONS, CodeGenerated, 7 * DAY_MS,
-                  "A generated body for every stub."),
-        TopicSpec("validated", STAGE_PARTITIONS, CodeValidated, 7 * DAY_MS,
-                  "Generated bodies that passed static validation."),
-        TopicSpec("injected", STAGE_PARTITIONS, CodeInjected, 7 * DAY_MS,
-                  "Modules with every stub filled in."),
-        TopicSpec("stored", 4, FileStored, 30 * DAY_MS,
-                  "Terminal: where each result was written."),
-        TopicSpec("failed", 4, RequestFailed, 30 * DAY_MS,
-                  "Terminal: requests that failed, and dead letters, with a clear reason."),
-        TopicSpec("metrics", 4, MetricsEvent, 7 * DAY_MS,
-                  "One event per stage per record handled."),
-        TopicSpec("intents", 1, Intent, 7 * DAY_MS,
-                  "What the metrics reducer asks the executor to do.", key_field="intent_id"),
+        TopicSpec(
+            "requests",
+            STAGE_PARTITIONS,
+            GenerationRequest,
+            7 * DAY_MS,
+            "Generation requests published by users.",
+        ),
+        TopicSpec(
+            "stubs",
+            STAGE_PARTITIONS,
+            StubsExtracted,
+            7 * DAY_MS,
+            "Stubs found in each request's module.",
+        ),
+        TopicSpec(
+            "repairs",
+            STAGE_PARTITIONS,
+            StubsExtracted,
+            7 * DAY_MS,
+            "Stubs whose bodies failed validation, back to generate with the findings.",
+        ),
+        TopicSpec(
+            "generated",
+            STAGE_PARTITIONS,
+            CodeGenerated,
+            7 * DAY_MS,
+            "A generated body for every stub.",
+        ),
+        TopicSpec(
+            "validated",
+            STAGE_PARTITIONS,
+            CodeValidated,
+            7 * DAY_MS,
+            "Generated bodies that passed static validation.",
+        ),
+        TopicSpec(
+            "injected",
+            STAGE_PARTITIONS,
+            CodeInjected,
+            7 * DAY_MS,
+            "Modules with every stub filled in.",
+        ),
+        TopicSpec("stored", 4, FileStored, 30 * DAY_MS, "Terminal: where each result was written."),
+        TopicSpec(
+            "failed",
+            4,
+            RequestFailed,
+            30 * DAY_MS,
+            "Terminal: requests that failed, and dead letters, with a clear reason.",
+        ),
+        TopicSpec(
+            "metrics", 4, MetricsEvent, 7 * DAY_MS, "One event per stage per record handled."
+        ),
+        TopicSpec(
+            "intents",
+            1,
+            Intent,
+            7 * DAY_MS,
+            "What the metrics reducer asks the executor to do.",
+            key_field="intent_id",
+        ),
     )
 }
 

@@ -5,3 +5,4 @@ from tests.fixtures import (  # noqa: F401
     settings_factory,
     workers_factory,
 )
+from tests.support.llm_fixtures import llm_server  # noqa: F401

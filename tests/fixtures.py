@@ -32,9 +32,12 @@ def _docker_engine_available() -> bool:
     if shutil.which("docker") is None:
         return False
     try:
-        return subprocess.run(
-            ["docker", "info"], capture_output=True, timeout=10, check=False
-        ).returncode == 0
+        return (
+            subprocess.run(
+                ["docker", "info"], capture_output=True, timeout=10, check=False
+            ).returncode
+            == 0
+        )
     except (OSError, subprocess.TimeoutExpired):
         return False
 
@@ -67,9 +70,7 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings_factory(
-    kafka_bootstrap: str, tmp_path: Path
-) -> Callable[..., Settings]:
+def settings_factory(kafka_bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
     """Settings on the test broker with a fresh topic prefix, store root and state dir."""
 
     def make(**overrides: Any) -> Settings:

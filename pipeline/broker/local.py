@@ -81,9 +81,18 @@ class LocalBroker:
         fresh = self.libs.with_name(self.libs.name + ".partial")
         shutil.rmtree(fresh, ignore_errors=True)
         result = subprocess.run(
-            [mvn, "-q", "-B", "-f", str(build / POM), "dependency:copy-dependencies",
-             f"-DoutputDirectory={fresh}"],
-            capture_output=True, text=True, check=False,
+            [
+                mvn,
+                "-q",
+                "-B",
+                "-f",
+                str(build / POM),
+                "dependency:copy-dependencies",
+                f"-DoutputDirectory={fresh}",
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
         )
         if result.returncode != 0:
             raise BrokerError(
@@ -120,8 +129,11 @@ class LocalBroker:
         stdout = (self.logs / "stdout.log").open("ab")
         process = subprocess.Popen(
             [*self._java_command(java), "kafka.Kafka", str(properties)],
-            stdout=stdout, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, cwd=self.directory,
+            stdout=stdout,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=self.directory,
         )
         stdout.close()
         self.pid_file.write_text(str(process.pid))
@@ -160,38 +172,47 @@ class LocalBroker:
             resources.files("pipeline.broker").joinpath(LOG4J).read_text("utf-8"), "utf-8"
         )
         return [
-            java, f"-Xms{min_heap(self.heap)}", f"-Xmx{self.heap}", "-XX:+UseG1GC",
-            "-XX:MaxGCPauseMillis=20", "-XX:+ExitOnOutOfMemoryError", "-Djava.awt.headless=true",
-            f"-Dkafka.logs.dir={self.logs}", f"-Dlog4j2.configurationFile={log4j}",
-            "-cp", f"{self.libs}/*",
+            java,
+            f"-Xms{min_heap(self.heap)}",
+            f"-Xmx{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:+ExitOnOutOfMemoryError",
+            "-Djava.awt.headless=true",
+            f"-Dkafka.logs.dir={self.logs}",
+            f"-Dlog4j2.configurationFile={log4j}",
+            "-cp",
+            f"{self.libs}/*",
         ]
 
     def _write_config(self) -> Path:
         properties = self.directory / "server.properties"
         properties.write_text(
-            "\n".join([
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
-                f"CONTROLLER://127.0.0.1:{self.controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
-                "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                "inter.broker.listener.name=PLAINTEXT",
-                f"log.dirs={self.data}",
-                "num.partitions=1",
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=8",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "share.coordinator.state.topic.replication.factor=1",
-                "group.initial.rebalance.delay.ms=0",
-                "auto.create.topics.enable=true",
-                "num.network.threads=2",
-                "num.io.threads=4",
-                "",
-            ]),
+            "\n".join(
+                [
+                    "process.roles=broker,controller",
+                    "node.id=1",
+                    f"controller.quorum.voters=1@127.0.0.1:{self.controller_port}",
+                    f"listeners=PLAINTEXT://127.0.0.1:{self.port},"
+                    f"CONTROLLER://127.0.0.1:{self.controller_port}",
+                    f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}",
+                    "controller.listener.names=CONTROLLER",
+                    "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                    "inter.broker.listener.name=PLAINTEXT",
+                    f"log.dirs={self.data}",
+                    "num.partitions=1",
+                    "offsets.topic.replication.factor=1",
+                    "offsets.topic.num.partitions=8",
+                    "transaction.state.log.replication.factor=1",
+                    "transaction.state.log.min.isr=1",
+                    "share.coordinator.state.topic.replication.factor=1",
+                    "group.initial.rebalance.delay.ms=0",
+                    "auto.create.topics.enable=true",
+                    "num.network.threads=2",
+                    "num.io.threads=4",
+                    "",
+                ]
+            ),
             encoding="utf-8",
         )
         return properties
@@ -199,9 +220,19 @@ class LocalBroker:
     def _format(self, java: str, properties: Path) -> None:
         cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         result = subprocess.run(
-            [*self._java_command(java), "kafka.tools.StorageTool", "format", "-t", cluster_id,
-             "-c", str(properties)],
-            capture_output=True, text=True, check=False, cwd=self.directory,
+            [
+                *self._java_command(java),
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                cluster_id,
+                "-c",
+                str(properties),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=self.directory,
         )
         if result.returncode != 0:
             raise BrokerError("formatting the broker storage failed:\n" + result.stderr[-3000:])

@@ -16,7 +16,9 @@ def start() -> None:
     """Start the local broker (fetching its jars once) and wait until it answers."""
     settings = get_settings()
     if not settings.uses_local_broker:
-        console.print(f"using the configured cluster {settings.effective_bootstrap}; nothing started")
+        console.print(
+            f"using the configured cluster {settings.effective_bootstrap}; nothing started"
+        )
         return
     broker = local_broker(settings)
     try:
@@ -24,7 +26,10 @@ def start() -> None:
             status = broker.start()
     except BrokerError as exc:
         fail(str(exc))
-    console.print(f"[green]Kafka is up[/] at {status.bootstrap} (pid {status.pid}, data in {status.directory})")
+    console.print(
+        f"[green]Kafka is up[/] at {status.bootstrap} "
+        f"(pid {status.pid}, data in {status.directory})"
+    )
 
 
 @broker_app.command("stop")

@@ -46,13 +46,16 @@ def up_command(
     supervisor = Supervisor(counts)
     supervisor.start()
     console.print(
-        "workers: " + ", ".join(f"{s}×{n}" for s, n in counts.items() if n)
+        "workers: "
+        + ", ".join(f"{s} x{n}" for s, n in counts.items() if n)
         + f" on {settings.effective_bootstrap}; Ctrl-C stops them"
     )
     try:
         while True:
             for worker in supervisor.exited():
-                console.print(f"[red]worker {worker.name} exited with {worker.process.returncode}[/]")
+                console.print(
+                    f"[red]worker {worker.name} exited with {worker.process.returncode}[/]"
+                )
                 supervisor.workers.remove(worker)
             time.sleep(1)
     except KeyboardInterrupt:
@@ -62,9 +65,13 @@ def up_command(
 
 
 def demo_command(
-    examples: Path = typer.Argument(Path("examples"), help="Modules with NAME.bodies.json beside them."),
+    examples: Path = typer.Argument(
+        Path("examples"), help="Modules with NAME.bodies.json beside them."
+    ),
     timeout: float = typer.Option(180.0, "--timeout"),
-    keep_broker: bool = typer.Option(False, "--keep-broker", help="Leave the local broker running."),
+    keep_broker: bool = typer.Option(
+        False, "--keep-broker", help="Leave the local broker running."
+    ),
 ) -> None:
     """Run the whole pipeline on the bundled examples and print the results."""
     settings = get_settings()

@@ -40,8 +40,12 @@ async def submit_all(
     results: list[Result] = []
     async with PipelineClient(settings) as client:
         with Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-            TimeElapsedColumn(), console=console, transient=len(requests) == 1,
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=len(requests) == 1,
         ) as progress:
             submitting = progress.add_task("submitting", total=len(requests))
             for request in requests:
@@ -64,7 +68,8 @@ def results_table(requests: list[GenerationRequest], results: list[Result]) -> T
         result = by_id.get(request.request_id)
         if isinstance(result, FileStored):
             outcome = "[green]stored[/]"
-            detail = f"{result.artifact.path} ({result.artifact.bytes} bytes, {len(result.filled)} stub(s) filled)"
+            artifact = result.artifact
+            detail = f"{artifact.path} ({artifact.bytes} bytes, {len(result.filled)} stub(s) filled)"
         elif result is not None:
             outcome = f"[red]failed[/] at {result.stage}"
             detail = f"{result.error_code}: {result.message}"
@@ -76,9 +81,13 @@ def results_table(requests: list[GenerationRequest], results: list[Result]) -> T
 
 def submit_command(
     target: Path = typer.Argument(..., help="A .py file, or a directory of them."),
-    bodies: Path | None = typer.Option(None, "--bodies", help="NAME.bodies.json: qualified name → code."),
+    bodies: Path | None = typer.Option(
+        None, "--bodies", help="NAME.bodies.json: qualified name → code."
+    ),
     output: str | None = typer.Option(None, "--output", help="Path under the store root."),
-    wait: bool = typer.Option(False, "--wait", help="Wait for each request's stored or failed record."),
+    wait: bool = typer.Option(
+        False, "--wait", help="Wait for each request's stored or failed record."
+    ),
     strict: bool = typer.Option(False, "--strict", help="Validation warnings count as errors."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait with --wait."),
 ) -> None:

@@ -22,7 +22,9 @@ def create() -> None:
     settings = get_settings()
     ensure_broker(settings, start=False)
     created = asyncio.run(ensure_topics(settings))
-    console.print(f"created {len(created)} topic(s)" + (f": {', '.join(created)}" if created else ""))
+    console.print(
+        f"created {len(created)} topic(s)" + (f": {', '.join(created)}" if created else "")
+    )
 
 
 @topics_app.command("list")
@@ -32,8 +34,12 @@ def list_topics() -> None:
     table = Table("topic", "partitions", "key", "record", "retention (days)", "description")
     for spec in TOPICS.values():
         table.add_row(
-            spec.name(prefix), str(spec.partitions), spec.key_field, spec.value_model.__name__,
-            f"{spec.retention_ms / 86_400_000:g}", spec.description,
+            spec.name(prefix),
+            str(spec.partitions),
+            spec.key_field,
+            spec.value_model.__name__,
+            f"{spec.retention_ms / 86_400_000:g}",
+            spec.description,
         )
     console.print(table)
 

@@ -41,7 +41,6 @@ from pipeline.metrics.state import (
     FAILED,
     OK,
     STORE_STAGE,
-    Prepared,
     WindowState,
     fold_prepared_into,
     prepare,
@@ -138,6 +137,9 @@ class MetricsReducer:
             self.kinds if alert is None else (WindowKind(k).value for k in alert)
         )
         self._grace_us = round(self.config.grace_seconds * 1_000_000)
+        self._min_requests = self.config.min_requests
+        self._max_failure_rate = self.config.max_failure_rate
+        self._latency_gate = _LATENCY_GATE * self.config.max_p95_latency_ms
         # Every window boundary is an hour boundary: the keys of an instant only depend on its
         # hour, so they are computed once per hour (a cache of pure results, bounded).
         self._keys: dict[int, tuple[tuple[WindowKey, int], ...]] = {}
@@ -224,12 +226,29 @@ class MetricsReducer:
             state = current.get(key)
             updates[key] = WindowState() if state is None else state
         fold_prepared_into(updates.values(), p)
+        # Alerts: only terminal events move the failure rate, only latencies the p95. The
+        # common event costs a comparison or two; the sketch is queried only when an event
+        # could make its p95 cross (see _LATENCY_GATE) or the sample count reaches the minimum.
         outcome = p[2]
-        if outcome == FAILED or p[6] >= 0.0 or (outcome == OK and p[1] == STORE_STAGE):
+        rate_moves = outcome == FAILED or (outcome == OK and p[1] == STORE_STAGE)
+        e2e = p[6]
+        if rate_moves or e2e >= 0.0:
             alert_kinds = self.alert_kinds
+            min_requests = self._min_requests
             for key, state in updates.items():
-                if key.kind in alert_kinds:
-                    self._check(key, state, p, intents, event)
+                if key.kind not in alert_kinds:
+                    continue
+                alerted = state.alerted
+                if rate_moves and FAILURE_RATE not in alerted:
+                    done = state.succeeded + state.failed
+                    if done >= min_requests and state.failed > self._max_failure_rate * done:
+                        self._check_failure_rate(key, state, intents, event.event_time)
+                if (
+                    e2e >= 0.0
+                    and P95_LATENCY not in alerted
+                    and (e2e >= self._latency_gate or state.end_to_end.count == min_requests)
+                ):
+                    self._check_latency(key, state, intents, event.event_time)
         if mark is None or t_us > mark:
             moment = event.event_time
             if moment.tzinfo is not UTC:
@@ -238,33 +257,6 @@ class MetricsReducer:
         # The caller passes the returned watermark back: remember its conversion.
         self._mark_of, self._mark = watermark, mark
         return ReduceResult(updates, intents, late, watermark)
-
-    def _check(
-        self,
-        key: WindowKey,
-        state: WindowState,
-        p: Prepared,
-        intents: list[Intent],
-        event: MetricsEvent,
-    ) -> None:
-        """Alerts this event can cause; gated so the common event costs a few comparisons."""
-        config = self.config
-        alerted = state.alerted
-        outcome = p[2]
-        if FAILURE_RATE not in alerted and (
-            outcome == FAILED or (outcome == OK and p[1] == STORE_STAGE)
-        ):
-            self._check_failure_rate(key, state, intents, event.event_time)
-        e2e = p[6]
-        if (
-            P95_LATENCY not in alerted
-            and e2e >= 0.0
-            and (
-                e2e >= _LATENCY_GATE * config.max_p95_latency_ms
-                or state.end_to_end.count == config.min_requests
-            )
-        ):
-            self._check_latency(key, state, intents, event.event_time)
 
     def _check_failure_rate(
         self, key: WindowKey, state: WindowState, intents: list[Intent], at: datetime

@@ -18,7 +18,12 @@ from pipeline.records import (
 )
 from pipeline.settings import Settings
 from pipeline.stages.extract import ExtractOptions, extract_stubs
-from pipeline.stages.generate import GenerationTask, Generator, ProvidedGenerator
+from pipeline.stages.generate import (
+    GenerationTask,
+    Generator,
+    OpenAIGenerator,
+    ProvidedGenerator,
+)
 from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
 from pipeline.stages.validate import ValidateOptions, validate_bodies
@@ -65,7 +70,7 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
 
     def __init__(self, settings: Settings, generators: dict[str, Generator] | None = None) -> None:
         self.settings = settings
-        self.generators = generators or {"provided": ProvidedGenerator()}
+        self.generators = generators or default_generators(settings)
 
     async def process(self, record: StubsExtracted) -> CodeGenerated:
         generator = self.generators.get(record.request.generator)
@@ -101,6 +106,13 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
     async def aclose(self) -> None:
         for generator in self.generators.values():
             await generator.aclose()
+
+
+def default_generators(settings: Settings) -> dict[str, Generator]:
+    generators: dict[str, Generator] = {"provided": ProvidedGenerator()}
+    if settings.openai_base_url:
+        generators["openai"] = OpenAIGenerator.from_settings(settings)
+    return generators
 
 
 def _stubs_to_redo(record: StubsExtracted) -> tuple[list[str] | None, dict[str, GeneratedBody]]:

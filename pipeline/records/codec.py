@@ -37,7 +37,9 @@ def decode(model: type[M], data: bytes | None, *, max_bytes: int | None = None) 
         return model.model_validate_json(text)
     except ValidationError as exc:
         if any(err["type"] == "json_invalid" for err in exc.errors()):
-            raise DecodeError("NOT_JSON", f"the record is not JSON: {exc.errors()[0]['msg']}") from None
+            raise DecodeError(
+                "NOT_JSON", f"the record is not JSON: {exc.errors()[0]['msg']}"
+            ) from None
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or '<root>'}: {err['msg']}"
             for err in exc.errors()[:5]

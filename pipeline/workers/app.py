@@ -41,7 +41,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "consumer_auto_offset_reset": "earliest",
         "producer_linger_ms": 1,
         "broker_commit_interval": 1.0,
-        "stream_wait_empty": False,
+        # On shutdown, wait until every message in flight is acked, then commit.
+        "stream_wait_empty": True,
         "datadir": str(settings.state_dir / "faust"),
     }
     ssl_context = ssl_context_for(settings)
@@ -74,14 +75,18 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
     inputs = [STAGE_INPUTS[stage], *STAGE_EXTRA_INPUTS.get(stage, ())]
     source = app.topic(
         *(topic_name(key, prefix) for key in inputs),
-        key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw",
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
     )
     outputs = {STAGE_OUTPUTS[stage], "failed", "metrics", *ROUTED_OUTPUTS.get(stage, ())}
     sinks = {key: raw_topic(app, topic_name(key, prefix)) for key in outputs}
-    in_flight = InFlight(
-        settings.stage_concurrency(stage),
-        on_error=lambda error: app.loop.create_task(app.crash(error)),
-    )
+
+    def crash(error: BaseException) -> None:
+        app.loop.create_task(app.crash(error))
+
+    in_flight = InFlight(settings.stage_concurrency(stage), on_error=crash)
 
     async def handle(event: faust.EventT[bytes]) -> None:
         message = event.message
@@ -94,16 +99,18 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
 
     async def process(stream: faust.StreamT[bytes]) -> None:
         try:
-            async for event in stream.noack().events():
+            manual_acks: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]
+            async for event in manual_acks.events():
                 await in_flight.start(handle(event))
         finally:
             await in_flight.drain(DRAIN_SECONDS)
 
     app.agent(source, name=f"{prefix}{stage}.agent")(process)
 
-    @app.on_stop.connect  # type: ignore[untyped-decorator]
-    async def close_processor(app: faust.App, **_: Any) -> None:
+    async def close_processor(sender: Any, *args: Any, signal: Any = None, **kw: Any) -> None:
         await processor.aclose()
+
+    app.on_before_shutdown.connect(close_processor)  # type: ignore[arg-type]
 
     return app
 

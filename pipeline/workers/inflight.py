@@ -14,9 +14,7 @@ log = logging.getLogger(__name__)
 class InFlight:
     """Runs up to ``limit`` coroutines at once; ``start`` waits for a free slot."""
 
-    def __init__(
-        self, limit: int, on_error: Callable[[BaseException], None] | None = None
-    ) -> None:
+    def __init__(self, limit: int, on_error: Callable[[BaseException], None] | None = None) -> None:
         self.limit = limit
         self.on_error = on_error
         self._slots = asyncio.Semaphore(limit)

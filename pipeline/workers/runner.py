@@ -93,7 +93,10 @@ class StageRunner:
         else:
             topic, produced, outcome = self.output_topic, result, Outcome.OK
         metrics = self._metrics(
-            record, outcome, started, stubs=self.processor.stub_count(record),
+            record,
+            outcome,
+            started,
+            stubs=self.processor.stub_count(record),
             terminal=self.terminal and outcome is Outcome.OK,
         )
         return [Outgoing(topic, record.request_id.encode(), encode(produced)), metrics]

@@ -107,7 +107,11 @@ async def test_a_plain_json_producer_and_bad_records(
     ids = ["bad-json", "bad-utf8", "bad-schema", "plain-json-1"]
     results = {r.request_id: r async for r in client.results(ids, timeout=RESULT_TIMEOUT)}
 
-    expected_codes = {"bad-json": "NOT_JSON", "bad-utf8": "NOT_UTF8", "bad-schema": "SCHEMA_MISMATCH"}
+    expected_codes = {
+        "bad-json": "NOT_JSON",
+        "bad-utf8": "NOT_UTF8",
+        "bad-schema": "SCHEMA_MISMATCH",
+    }
     for request_id, code in expected_codes.items():
         failure = results[request_id]
         assert isinstance(failure, RequestFailed)
@@ -116,4 +120,7 @@ async def test_a_plain_json_producer_and_bad_records(
     assert "output_path" in results["bad-schema"].message  # type: ignore[union-attr]
     stored = results["plain-json-1"]
     assert isinstance(stored, FileStored)
-    assert Path(stored.artifact.path).read_text(encoding="utf-8") == inject_bodies(source, bodies).source
+    assert (
+        Path(stored.artifact.path).read_text(encoding="utf-8")
+        == inject_bodies(source, bodies).source
+    )

@@ -32,7 +32,10 @@ def test_every_stage_has_a_scalable_worker_service() -> None:
 def test_docker_compose_config_accepts_the_file() -> None:
     result = subprocess.run(
         ["docker", "compose", "-f", str(COMPOSE), "config", "--format", "json"],
-        capture_output=True, text=True, check=False, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)["services"]

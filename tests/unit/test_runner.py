@@ -8,6 +8,7 @@ from typing import ClassVar
 import pytest
 
 from pipeline.errors import StageError
+from pipeline.models import ExtractionResult
 from pipeline.processors import Processor
 from pipeline.records import (
     GenerationRequest,
@@ -18,7 +19,6 @@ from pipeline.records import (
     decode,
     encode,
 )
-from pipeline.models import ExtractionResult
 from pipeline.settings import Settings
 from pipeline.workers.runner import StageRunner
 
@@ -36,7 +36,9 @@ class ScriptedExtract(Processor[GenerationRequest, StubsExtracted]):
         if self.failures:
             raise self.failures.pop(0)
         return StubsExtracted(
-            request_id=record.request_id, submitted_at=record.submitted_at, request=record,
+            request_id=record.request_id,
+            submitted_at=record.submitted_at,
+            request=record,
             extraction=ExtractionResult(),
         )
 
@@ -62,7 +64,12 @@ async def test_a_good_record_goes_to_the_output_topic_with_a_metrics_event() -> 
 
 @pytest.mark.parametrize(
     ("payload", "code"),
-    [(b"nope", "NOT_JSON"), (b"\xff", "NOT_UTF8"), (b"{}", "SCHEMA_MISMATCH"), (None, "EMPTY_RECORD")],
+    [
+        (b"nope", "NOT_JSON"),
+        (b"\xff", "NOT_UTF8"),
+        (b"{}", "SCHEMA_MISMATCH"),
+        (None, "EMPTY_RECORD"),
+    ],
 )
 async def test_undecodable_records_become_failed_records(payload: bytes | None, code: str) -> None:
     stage, processor = runner()
@@ -91,7 +98,9 @@ async def test_a_stage_error_fails_at_once_with_its_code() -> None:
     out = await stage.handle(b"r-1", encode(REQUEST), "o")
     failed = decode(RequestFailed, out[0].value)
     assert (failed.error_code, failed.message, processor.calls) == (
-        "SOURCE_SYNTAX_ERROR", "the source is bad", 1,
+        "SOURCE_SYNTAX_ERROR",
+        "the source is bad",
+        1,
     )
     metrics = decode(MetricsEvent, out[1].value)
     assert metrics.outcome == "failed" and metrics.end_to_end_ms is not None

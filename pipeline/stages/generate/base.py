@@ -60,5 +60,5 @@ class Generator(ABC):
     @abstractmethod
     async def generate(self, task: GenerationTask) -> list[GeneratedBody]: ...
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - optional hook
         """Release connections; the default holds none."""

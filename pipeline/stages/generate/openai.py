@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +51,16 @@ BREAKER_NEUTRAL_STATUSES = frozenset({409, 429})
 """Retried, but the endpoint is up: these neither open nor close the circuit."""
 
 MAX_ERROR_TEXT = 500
+
+
+_USERINFO = re.compile(r"//[^/@]*@")
+
+
+def _config_error(reason: str) -> GenerateError:
+    return GenerateError(
+        f"the openai generator is misconfigured: {reason} (CODEGEN_OPENAI_BASE_URL)",
+        code="LLM_BAD_CONFIG",
+    )
 
 
 @dataclass(frozen=True)
@@ -90,15 +101,30 @@ class OpenAIConfig:
             breaker_reset=settings.openai_breaker_reset,
         )
 
+    def __post_init__(self) -> None:
+        try:
+            url = httpx.URL(self.base_url)
+        except httpx.InvalidURL as error:
+            raise _config_error(f"the base URL does not parse: {error}") from None
+        if url.scheme not in ("http", "https") or not url.host:
+            raise _config_error(
+                f"the base URL must be http(s)://host[:port]/path, not {self.endpoint!r}"
+            )
+
     @property
     def endpoint(self) -> str:
         """The base URL without credentials or query: safe to show."""
-        url = httpx.URL(self.base_url.rstrip("/"))
-        return str(url.copy_with(userinfo=b"", query=None, fragment=None))
+        try:
+            url = httpx.URL(self.base_url.rstrip("/"))
+        except httpx.InvalidURL:
+            return _USERINFO.sub("//", self.base_url.split("?", 1)[0].rstrip("/"))
+        return str(url.copy_with(userinfo=b"", query=None, fragment=None)).rstrip("/")
 
     @property
     def completions_url(self) -> str:
-        return self.base_url.rstrip("/") + "/chat/completions"
+        """``{base_url}/chat/completions``, keeping a query (e.g. ``?api-version=``)."""
+        url = httpx.URL(self.base_url)
+        return str(url.copy_with(path=url.path.rstrip("/") + "/chat/completions"))
 
     def price(self, *models: str | None) -> tuple[float, float] | None:
         """USD per 1k prompt and completion tokens: exact name first, then longest prefix
