@@ -69,7 +69,7 @@ def results_table(requests: list[GenerationRequest], results: list[Result]) -> T
         if isinstance(result, FileStored):
             outcome = "[green]stored[/]"
             artifact = result.artifact
-            detail = f"{artifact.path} ({artifact.bytes} bytes, {len(result.filled)} stub(s) filled)"
+            detail = f"{artifact.path} ({artifact.bytes} bytes, {len(result.filled)} filled)"
         elif result is not None:
             outcome = f"[red]failed[/] at {result.stage}"
             detail = f"{result.error_code}: {result.message}"
