@@ -8,6 +8,7 @@ from Maven Central jars on free loopback ports. Integration tests never skip.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.local import LocalBroker, free_port
@@ -93,14 +95,31 @@ async def pipeline_settings(settings_factory: Callable[..., Settings]) -> Settin
     return settings
 
 
+# Settings passed on to worker processes when a test set them explicitly.
+PASSED_THROUGH = ("max_attempts", "generate_concurrency", "concurrency", "processing_retries")
+
+
 def settings_env(settings: Settings) -> dict[str, str]:
-    return {
+    env = {
         "CODEGEN_BOOTSTRAP_SERVERS": settings.effective_bootstrap,
         "CODEGEN_TOPIC_PREFIX": settings.topic_prefix,
         "CODEGEN_STORE_ROOT": str(settings.store_root),
         "CODEGEN_STATE_DIR": str(settings.state_dir),
         "CODEGEN_WORKER_LOG_LEVEL": "warning",
     }
+    for name in sorted(settings.model_fields_set):
+        value = getattr(settings, name)
+        if value is not None and (name.startswith("openai_") or name in PASSED_THROUGH):
+            env[f"CODEGEN_{name.upper()}"] = _env_value(value)
+    return env
+
+
+def _env_value(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value)
+    return str(value)
 
 
 @pytest.fixture
@@ -108,10 +127,16 @@ def workers_factory() -> Iterator[Callable[..., Supervisor]]:
     """Start stage workers as separate OS processes; all are stopped after the test."""
     started: list[Supervisor] = []
 
-    def start(settings: Settings, counts: dict[str, int] | None = None) -> Supervisor:
-        supervisor = Supervisor(counts or {}, env=settings_env(settings))
+    def start(
+        settings: Settings,
+        counts: dict[str, int] | None = None,
+        env: dict[str, str] | None = None,
+    ) -> Supervisor:
+        """``env``: more variables for the workers (e.g. Faust's ``BROKER_SESSION_TIMEOUT``)."""
+        environment = {**settings_env(settings), **(env or {})}
+        supervisor = Supervisor(counts or {}, env=environment)
         if counts is None:
-            supervisor = Supervisor(env=settings_env(settings))
+            supervisor = Supervisor(env=environment)
         supervisor.start()
         started.append(supervisor)
         return supervisor

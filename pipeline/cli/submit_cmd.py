@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import typer
@@ -38,6 +39,9 @@ async def submit_all(
     settings: Settings, requests: list[GenerationRequest], *, wait: bool, timeout: float
 ) -> list[Result]:
     results: list[Result] = []
+    # aiokafka logs transient metadata errors (new partitions without a leader yet) at ERROR;
+    # the client retries them, and a person watching a progress bar needs none of it.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     async with PipelineClient(settings) as client:
         with Progress(
             TextColumn("{task.description}"),

@@ -1,17 +1,20 @@
-"""The metrics reducer: pure event-time logic behind the metrics agent.
+"""The metrics reducer: pure event-time logic behind the metrics stream processor.
 
 Nothing here reads a clock, a file or the network: time comes from the events, and the same
 events give the same states and the same intents (with the same ids). The stream layer keeps the
-window states in a table and a watermark (the largest event time seen), and for every event::
+window states in a table (``WindowKey.to_str()`` keys, ``WindowState.to_dict()`` values) and the
+watermark, the largest event time seen, and for every event::
 
     keys = reducer.keys_for(event)
-    result = reducer.reduce(event, {k: table.get(k) for k in keys}, watermark)
+    result = reducer.reduce(event, {k: load(table.get(k)) for k in keys}, watermark)
     for key, state in result.updates.items():
         table[key] = state            # the alerted conditions travel with the state
-    watermark = result.watermark
+    watermark = result.watermark      # keep it in a table too: it must survive restarts
     for key in reducer.closed_windows(open_keys, watermark):
         intents += reducer.close(key, table.pop(key))
-    intents += result.intents        # ALERTs raised by this event
+    intents += result.intents         # ALERTs raised by this event
+
+``reduce_batch`` does the same for a batch of events (``stream.take``), with the same states.
 
 Windows close on event time, not on a wall-clock timer: a window is closed once the watermark has
 reached ``end + grace``, and an event for a closed window is late and left out (listed in
@@ -406,10 +409,12 @@ class MetricsReducer:
                 delta = deltas[hour] = WindowState()
             fold_prepared_into((delta,), p)
         for hour, delta in deltas.items():
-            for key, _ in cache.get(hour) or self._entries_at(hour):
+            entries = cache.get(hour) or self._entries_at(hour)
+            last = len(entries) - 1
+            for i, (key, _) in enumerate(entries):
                 state = states.get(key)
                 if state is None:
-                    states[key] = delta.copy()
+                    states[key] = delta if i == last else delta.copy()  # the last may keep it
                 else:
                     state.update(delta)
 

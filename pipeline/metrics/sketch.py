@@ -104,8 +104,12 @@ class LatencySketch:
         if other._max > self._max:
             self._max = other._max
         bins = self.bins
+        if not bins:
+            bins.update(other.bins)
+            return
+        get = bins.get
         for index, n in other.bins.items():
-            bins[index] = bins.get(index, 0) + n
+            bins[index] = get(index, 0) + n
 
     def merge(self, other: LatencySketch) -> LatencySketch:
         """A new sketch holding both (neither input changes)."""

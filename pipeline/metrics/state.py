@@ -18,7 +18,8 @@ in one window and ends in the next is started in the first and succeeded/failed 
   prompt and completion tokens and cost. Cost is kept in integer nano-dollars.
 - ``failures``: failed events per ``error_code`` (``"UNKNOWN"`` when unset).
 - ``alerted``: the alert conditions already raised for this window, so that a restarted reducer
-  does not raise them again (it lives in the table with the rest of the state).
+  does not raise them again (it lives in the table with the rest of the state; merged as a
+  union).
 
 Durations below zero are counted as zero; NaN or infinite durations are left out of the sketches
 (the event itself still counts).
@@ -473,6 +474,8 @@ def fold_prepared_into(states: Iterable[WindowState], p: Prepared) -> None:
     repair = attempt > 1 and stage == GENERATE_STAGE
     has_duration = dur >= 0.0
     has_e2e = e2e >= 0.0
+    # The sketch updates below are LatencySketch.add_prepared, inlined (a call per window and
+    # event would cost more than the update itself).
     for state in states:
         if t < state.first_us:
             state.first_us = t
