@@ -22,6 +22,9 @@ from pipeline.records import (
 )
 
 DAY_MS = 24 * 3600 * 1000
+# A record carries its module's source more than once (request, injected result): with the
+# default 1 MiB source limit a record can pass Kafka's default 1 MB message limit.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 
 
 @dataclass(frozen=True)

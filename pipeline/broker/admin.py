@@ -8,7 +8,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
 from pipeline.broker.connection import aiokafka_options
-from pipeline.catalogue import TOPICS
+from pipeline.catalogue import MAX_MESSAGE_BYTES, TOPICS
 from pipeline.settings import Settings
 
 
@@ -23,7 +23,10 @@ async def ensure_topics(settings: Settings, *, replication_factor: int = 1) -> l
                 spec.name(settings.topic_prefix),
                 num_partitions=spec.partitions,
                 replication_factor=replication_factor,
-                topic_configs={"retention.ms": str(spec.retention_ms)},
+                topic_configs={
+                    "retention.ms": str(spec.retention_ms),
+                    "max.message.bytes": str(MAX_MESSAGE_BYTES),
+                },
             )
             for spec in TOPICS.values()
             if spec.name(settings.topic_prefix) not in existing

@@ -11,7 +11,7 @@ from typing import Self
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from pipeline.broker.connection import aiokafka_options
-from pipeline.catalogue import topic_name
+from pipeline.catalogue import MAX_MESSAGE_BYTES, topic_name
 from pipeline.records import FileStored, GenerationRequest, RequestFailed, decode, encode
 from pipeline.records.codec import DecodeError
 from pipeline.settings import Settings, get_settings
@@ -48,7 +48,9 @@ class PipelineClient:
 
     async def start(self) -> None:
         options = aiokafka_options(self.settings)
-        self._producer = AIOKafkaProducer(**options, acks="all", linger_ms=5)
+        self._producer = AIOKafkaProducer(
+            **options, acks="all", linger_ms=5, max_request_size=MAX_MESSAGE_BYTES
+        )
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(**options, enable_auto_commit=False)
         await self._consumer.start()

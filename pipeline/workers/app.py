@@ -11,6 +11,7 @@ import faust
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.connection import ssl_context_for
 from pipeline.catalogue import (
+    MAX_MESSAGE_BYTES,
     STAGE_EXTRA_INPUTS,
     STAGE_INPUTS,
     STAGE_OUTPUTS,
@@ -40,6 +41,8 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "topic_disable_leader": True,
         "consumer_auto_offset_reset": "earliest",
         "producer_linger_ms": 1,
+        "producer_max_request_size": MAX_MESSAGE_BYTES,
+        "consumer_max_fetch_size": MAX_MESSAGE_BYTES,
         "broker_commit_interval": 1.0,
         # On shutdown, wait until every message in flight is acked, then commit.
         "stream_wait_empty": True,

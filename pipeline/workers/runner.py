@@ -63,6 +63,10 @@ class StageRunner:
             record = decode(self.processor.input_model, value, max_bytes=self.max_record_bytes)
         except DecodeError as exc:
             return self._undecodable(key, value, origin, exc, started)
+        key_id = _request_id_from_key(key)
+        if key_id and "request_id" not in record.model_fields_set:
+            # A hand-written request (kcat -k ID) may carry its id only as the key.
+            record = record.model_copy(update={"request_id": key_id})
         attempts = 0
         try:
             async for attempt in AsyncRetrying(

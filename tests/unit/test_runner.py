@@ -119,3 +119,10 @@ async def test_errors_that_keep_failing_become_a_dead_letter_with_the_payload() 
     assert failed.error_code == "INTERNAL_ERROR"
     assert failed.attempts == 3 == processor.calls
     assert json.loads(failed.payload or "")["request_id"] == "r-1"
+
+
+async def test_a_request_without_an_id_takes_the_kafka_key() -> None:
+    stage, _ = runner()
+    payload = b'{"source": "x = 1\\n", "output_path": "x.py"}'
+    out = await stage.handle(b"from-kcat", payload, "o")
+    assert decode(StubsExtracted, out[0].value).request_id == "from-kcat"
