@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from pipeline.records import (
+    AlertRaised,
     CodeGenerated,
     CodeInjected,
     CodeValidated,
@@ -17,6 +18,7 @@ from pipeline.records import (
     GenerationRequest,
     Intent,
     MetricsEvent,
+    MetricsRecorded,
     RequestFailed,
     StubsExtracted,
 )
@@ -106,8 +108,10 @@ TOPICS: dict[str, TopicSpec] = {
             30 * DAY_MS,
             "Terminal: requests that failed, and dead letters, with a clear reason.",
         ),
+        # One partition: the reducer's windows are global, and one worker folds far more
+        # events per second than the stages produce.
         TopicSpec(
-            "metrics", 4, MetricsEvent, 7 * DAY_MS, "One event per stage per record handled."
+            "metrics", 1, MetricsEvent, 7 * DAY_MS, "One event per stage per record handled."
         ),
         TopicSpec(
             "intents",
@@ -115,6 +119,22 @@ TOPICS: dict[str, TopicSpec] = {
             Intent,
             7 * DAY_MS,
             "What the metrics reducer asks the executor to do.",
+            key_field="intent_id",
+        ),
+        TopicSpec(
+            "metrics-recorded",
+            1,
+            MetricsRecorded,
+            30 * DAY_MS,
+            "A closed window's metrics were persisted.",
+            key_field="intent_id",
+        ),
+        TopicSpec(
+            "alerts",
+            1,
+            AlertRaised,
+            30 * DAY_MS,
+            "A window crossed a failure-rate or latency threshold.",
             key_field="intent_id",
         ),
     )
@@ -137,6 +157,8 @@ STAGE_OUTPUTS: dict[str, str] = {
 # Further topics a stage consumes besides its main input.
 STAGE_EXTRA_INPUTS: dict[str, tuple[str, ...]] = {"generate": ("repairs",)}
 STAGES: tuple[str, ...] = tuple(STAGE_INPUTS)
+# Every kind of worker process: the stages, the metrics reducer and the intent executor.
+WORKERS: tuple[str, ...] = (*STAGES, "metrics", "executor")
 
 
 def topic_name(key: str, prefix: str) -> str:

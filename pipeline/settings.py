@@ -110,6 +110,22 @@ class Settings(BaseSettings):
         default=64, ge=1, description="Records in flight per generate worker."
     )
 
+    # Metrics
+    metrics_dir: Path = Field(
+        default=Path("metrics"), description="Where closed windows are persisted."
+    )
+    metrics_web_port: int = Field(
+        default=6066, description="The reducer's HTTP view (JSON of the open windows)."
+    )
+    metrics_grace_seconds: float = Field(default=60.0, ge=0)
+    metrics_batch: int = Field(default=500, ge=1, description="Events folded per batch.")
+    alert_max_failure_rate: float = Field(default=0.2, ge=0, le=1)
+    alert_min_requests: int = Field(default=20, ge=1)
+    alert_max_p95_latency_ms: float = Field(default=30_000.0, gt=0)
+    prometheus_port: int | None = Field(
+        default=None, description="Serve Prometheus metrics of this worker on this port."
+    )
+
     def stage_concurrency(self, stage: str) -> int:
         return self.generate_concurrency if stage == "generate" else self.concurrency
 

@@ -81,6 +81,8 @@ def settings_factory(kafka_bootstrap: str, tmp_path: Path) -> Callable[..., Sett
             "topic_prefix": f"t{uuid.uuid4().hex[:10]}.",
             "store_root": tmp_path / "store",
             "state_dir": tmp_path / "state",
+            "metrics_dir": tmp_path / "metrics",
+            "metrics_web_port": free_port(),
         }
         values.update(overrides)
         return Settings(**values)
@@ -105,6 +107,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "CODEGEN_TOPIC_PREFIX": settings.topic_prefix,
         "CODEGEN_STORE_ROOT": str(settings.store_root),
         "CODEGEN_STATE_DIR": str(settings.state_dir),
+        "CODEGEN_METRICS_DIR": str(settings.metrics_dir),
+        "CODEGEN_METRICS_WEB_PORT": str(settings.metrics_web_port),
         "CODEGEN_WORKER_LOG_LEVEL": "warning",
     }
     for name in sorted(settings.model_fields_set):

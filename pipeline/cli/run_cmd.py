@@ -10,7 +10,7 @@ import typer
 from rich.syntax import Syntax
 
 from pipeline.broker.admin import ensure_topics
-from pipeline.catalogue import STAGES
+from pipeline.catalogue import WORKERS
 from pipeline.cli.common import console, ensure_broker, fail, local_broker
 from pipeline.cli.submit_cmd import collect_requests, results_table, submit_all
 from pipeline.records import FileStored
@@ -19,17 +19,18 @@ from pipeline.workers.supervisor import Supervisor, parse_counts
 
 
 def worker_command(
-    stage: str = typer.Argument(..., help=f"One of: {', '.join(STAGES)}."),
+    name: str = typer.Argument(..., help=f"One of: {', '.join(WORKERS)}."),
     loglevel: str | None = typer.Option(None, "--loglevel", "-l"),
 ) -> None:
-    """Run one worker process of a stage; start more to split its partitions."""
-    if stage not in STAGES:
-        fail(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
-    from pipeline.workers.app import run_stage_worker
+    """Run one worker process: a stage (start more to split its partitions), the metrics
+    reducer or the intent executor."""
+    if name not in WORKERS:
+        fail(f"unknown worker {name!r}; workers: {', '.join(WORKERS)}")
+    from pipeline.workers.app import run_worker
 
     settings = get_settings()
     ensure_broker(settings, start=False)
-    run_stage_worker(stage, settings, loglevel=loglevel)
+    run_worker(name, settings, loglevel=loglevel)
 
 
 def up_command(

@@ -2,7 +2,7 @@
 
 from pipeline.records.base import SCHEMA_VERSION, Record, new_request_id, utcnow
 from pipeline.records.codec import DecodeError, decode, encode
-from pipeline.records.intents import Intent, IntentType
+from pipeline.records.intents import AlertRaised, Intent, IntentType, MetricsRecorded
 from pipeline.records.metrics import MetricsEvent, Outcome
 from pipeline.records.stages import (
     CodeGenerated,
@@ -16,6 +16,7 @@ from pipeline.records.stages import (
 
 __all__ = [
     "SCHEMA_VERSION",
+    "AlertRaised",
     "CodeGenerated",
     "CodeInjected",
     "CodeValidated",
@@ -25,6 +26,7 @@ __all__ = [
     "Intent",
     "IntentType",
     "MetricsEvent",
+    "MetricsRecorded",
     "Outcome",
     "Record",
     "RequestFailed",

@@ -27,3 +27,26 @@ class Intent(BaseModel):
     payload: dict[str, Any] = Field(default_factory=dict)
     priority: int = 0
     created_at: datetime = Field(default_factory=utcnow)
+
+
+class MetricsRecorded(BaseModel):
+    """Published by the executor when a window's metrics were recorded."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+    intent_id: str = Field(description="The intent this record carries out; also the key.")
+    window: dict[str, str] = Field(description="kind, start and end of the window.")
+    summary: dict[str, Any]
+    produced_at: datetime = Field(default_factory=utcnow)
+
+
+class AlertRaised(BaseModel):
+    """A window crossed a configured threshold (failure rate or p95 latency)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    schema_version: int = SCHEMA_VERSION
+    intent_id: str = Field(description="The ALERT intent; also the key.")
+    payload: dict[str, Any]
+    produced_at: datetime = Field(default_factory=utcnow)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import Any
 
 import faust
@@ -22,6 +23,7 @@ from pipeline.processors import build_processor
 from pipeline.settings import Settings
 from pipeline.workers.inflight import InFlight
 from pipeline.workers.runner import StageRunner
+from pipeline.workers.telemetry import observe, serve_prometheus
 
 log = logging.getLogger(__name__)
 
@@ -94,7 +96,10 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
     async def handle(event: faust.EventT[bytes]) -> None:
         message = event.message
         origin = f"{message.topic}[{message.partition}]@{message.offset}"
-        for outgoing in await runner.handle(event.key, event.value, origin):
+        started = time.perf_counter()
+        outgoing_records = await runner.handle(event.key, event.value, origin)
+        observe(stage, outgoing_records[0].topic, time.perf_counter() - started)
+        for outgoing in outgoing_records:
             await sinks[outgoing.topic].send(key=outgoing.key, value=outgoing.value)
         # Acked only once its output is in the producer; the consumer commits the highest
         # offset below which every message is acked, and flushes the producer first.
@@ -118,10 +123,24 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
     return app
 
 
-def run_stage_worker(stage: str, settings: Settings, *, loglevel: str | None = None) -> None:
-    """Run one worker process of ``stage`` until SIGTERM/SIGINT."""
+def create_worker_app(name: str, settings: Settings) -> faust.App:
+    if name == "metrics":
+        from pipeline.workers.metrics_app import create_metrics_app
+
+        return create_metrics_app(settings)
+    if name == "executor":
+        from pipeline.workers.metrics_app import create_executor_app
+
+        return create_executor_app(settings)
+    return create_stage_app(name, settings)
+
+
+def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) -> None:
+    """Run one worker process (a stage, the metrics reducer or the executor) until SIGTERM."""
     asyncio.run(ensure_topics(settings))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    app = create_stage_app(stage, settings)
+    if settings.prometheus_port:
+        serve_prometheus(settings.prometheus_port)
+    app = create_worker_app(name, settings)
     worker = faust.Worker(app, loglevel=loglevel or settings.worker_log_level, quiet=True)
     worker.execute_from_commandline()

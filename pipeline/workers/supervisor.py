@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pipeline.catalogue import STAGES
+from pipeline.catalogue import WORKERS
 
 
 @dataclass
@@ -28,7 +28,7 @@ class WorkerProcess:
 class Supervisor:
     """Starts ``count`` worker processes per stage; stops them all on ``stop()``."""
 
-    counts: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(STAGES, 1))
+    counts: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(WORKERS, 1))
     env: Mapping[str, str] | None = None
     workers: list[WorkerProcess] = field(default_factory=list)
 
@@ -63,11 +63,11 @@ def spawn_worker(stage: str, env: Mapping[str, str] | None = None) -> subprocess
 
 
 def parse_counts(specs: Iterable[str], default: int = 1) -> dict[str, int]:
-    """``["generate=4"]`` → every stage once, generate four times."""
-    counts = dict.fromkeys(STAGES, default)
+    """``["generate=4"]`` → every worker once, generate four times."""
+    counts = dict.fromkeys(WORKERS, default)
     for spec in specs:
         stage, _, number = spec.partition("=")
         if stage not in counts or not number.isdigit() or int(number) < 0:
-            raise ValueError(f"expected STAGE=COUNT with a stage of {', '.join(STAGES)}: {spec!r}")
+            raise ValueError(f"expected NAME=COUNT with a name of {', '.join(WORKERS)}: {spec!r}")
         counts[stage] = int(number)
     return counts

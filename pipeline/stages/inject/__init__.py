@@ -1,9 +1,12 @@
 """The inject stage: put generated bodies into a module's functions, keeping all else as is.
 
-``inject_bodies(source, {qualified_name: code})`` parses the module once, parses each body once,
-replaces all the bodies in one pass and renders the module once. See ``transform`` for what is
-replaced and what is kept, ``body`` for the forms of generated code accepted, and ``imports``
-for where the imports the generated code starts with go.
+``inject_bodies(source, {qualified_name: code})`` finds the functions with ``ast``, parses each
+function's text and each body once with libcst, replaces the bodies and splices the new
+function texts into the module text (see ``splice``). A module that way does not handle goes
+the whole-module way: parsed once with libcst, all the bodies replaced in one pass, rendered
+once. See ``transform`` for what is replaced and what is kept, ``body`` for the forms of
+generated code accepted, and ``imports`` for where the imports the generated code starts with
+go.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.locate import DefIndex
 from pipeline.stages.inject.models import InjectionResult
 from pipeline.stages.inject.positions import render_noting_lines
+from pipeline.stages.inject.splice import inject_spliced
 from pipeline.stages.inject.transform import BodyInjector
 
 __all__ = ["InjectError", "InjectionResult", "inject_bodies"]
@@ -28,6 +32,14 @@ def inject_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult:
     Raises ``InjectError`` (``SOURCE_SYNTAX_ERROR``, ``NAME_NOT_FOUND``, ``AMBIGUOUS_NAME``,
     ``OVERLAPPING_TARGETS``, ``BODY_SYNTAX_ERROR``).
     """
+    spliced = inject_spliced(source, bodies)
+    if spliced is not None:
+        return spliced
+    return inject_whole_module(source, bodies)
+
+
+def inject_whole_module(source: str, bodies: Mapping[str, str]) -> InjectionResult:
+    """``inject_bodies`` with libcst parsing and rendering the whole module."""
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:

@@ -13,6 +13,7 @@ A leading import of the generated code moves to the module's imports unless
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -21,6 +22,8 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
 from pipeline.stages.inject.body import IMPORT_LINE, leading_lines
+from pipeline.stages.inject.locate import statement_blocks
+from pipeline.stages.inject.text import SourceLines
 
 ImportKey = tuple[str, ...]
 """What one imported name is: ("import", dotted, asname) or ("from", module, name, asname)."""
@@ -108,6 +111,8 @@ class ModuleImports:
     after_import: bool = False
     added_future: list[cst.SimpleStatementLine] = field(default_factory=list)
     added: list[cst.SimpleStatementLine] = field(default_factory=list)
+    layout: TopLevelLayout | None = None
+    """Where the top-level lines of the module are in its text (``of_tree`` only)."""
 
     @classmethod
     def of(cls, module: cst.Module) -> ModuleImports:
@@ -128,6 +133,36 @@ class ModuleImports:
                 index.import_index = number + 1
                 index.after_import = True
         _collect_bindings(body, index.bindings)
+        return index
+
+    @classmethod
+    def of_tree(cls, tree: ast.Module, text: SourceLines) -> ModuleImports | None:
+        """The same as ``of``, from the ``ast`` of the module and its text; None for the
+        layouts this does not handle (then ``of`` on the libcst module is the way)."""
+        layout = TopLevelLayout.of(tree, text)
+        if layout is None:
+            return None
+        index = cls(layout=layout)
+        groups = layout.groups
+        position = 1 if groups and layout.is_docstring(0) else 0
+        while position < len(groups) and layout.is_future(position):
+            position += 1
+            index.after_future = True
+        index.future_index = index.import_index = position
+        prologue = True
+        for number, group in enumerate(groups):
+            keys: set[ImportKey] = set()
+            if layout.is_import_line(number):
+                for statement in group:
+                    assert isinstance(statement, ast.Import | ast.ImportFrom)
+                    keys.update(key for key, _, _ in ast_alias_keys(statement))
+            index.present.update(keys)
+            if isinstance(group[0], ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                prologue = False
+            elif keys and prologue and number >= index.import_index:
+                index.import_index = number + 1
+                index.after_import = True
+        _collect_ast_bindings(tree.body, index.bindings)
         return index
 
     def take(
@@ -197,6 +232,45 @@ class ModuleImports:
             statements[index:index] = new
         return statements
 
+    def insertions(self, module: cst.Module) -> list[tuple[int, str]] | None:
+        """What ``insert_into`` does, as text to insert at offsets of the source ``of_tree``
+        read (``module`` only gives the newline); None when an import would go at the very end.
+        """
+        layout = self.layout
+        assert layout is not None  # of_tree only
+        statements: list[int | _Added] = list(range(len(layout.groups)))
+        separation: dict[int, int] = {}
+        groups = [
+            (self.import_index, self.added, self.after_import),
+            (self.future_index, self.added_future, self.after_future),
+        ]
+        for index, lines, after_import in groups:  # the later position first
+            if not lines:
+                continue
+            new: list[int | _Added] = [
+                _Added(
+                    module.code_for_node(line), blank=not number and index > 0 and not after_import
+                )
+                for number, line in enumerate(lines)
+            ]
+            if index < len(statements) and not after_import:
+                following = statements[index]
+                if isinstance(following, int) and layout.wants_separation(following):
+                    separation[following] = layout.separation(following)
+            statements[index:index] = new
+        newline = module.default_newline
+        found: list[tuple[int, str]] = []
+        pending = ""
+        for statement in statements:
+            if isinstance(statement, _Added):
+                pending += (newline if statement.blank else "") + statement.code
+                continue
+            blanks = separation.get(statement, 0)
+            if pending or blanks:
+                found.append((layout.offset(statement), pending + newline * blanks))
+                pending = ""
+        return None if pending else found
+
     def added_code(self, module: cst.Module) -> list[str]:
         return [
             module.code_for_node(small).strip()
@@ -256,4 +330,166 @@ def _target_names(target: cst.BaseExpression) -> list[str]:
         return [target.value]
     if isinstance(target, cst.Tuple | cst.List):
         return [name for element in target.elements for name in _target_names(element.value)]
+    return []
+
+
+@dataclass(frozen=True)
+class _Added:
+    code: str
+    blank: bool
+
+
+@dataclass(frozen=True)
+class TopLevelLayout:
+    """The top-level statements of a module grouped as libcst groups them into lines (the
+    statements of one line, or a compound statement), with where they are in the text."""
+
+    groups: list[list[ast.stmt]]
+    text: SourceLines
+
+    @classmethod
+    def of(cls, tree: ast.Module, text: SourceLines) -> TopLevelLayout | None:
+        groups: list[list[ast.stmt]] = []
+        previous: ast.stmt | None = None
+        for statement in tree.body:
+            simple = not isinstance(statement, _COMPOUND)
+            if (
+                previous is not None
+                and simple
+                and not isinstance(previous, _COMPOUND)
+                and statement.lineno == previous.end_lineno
+            ):
+                groups[-1].append(statement)
+            else:
+                if previous is not None and not isinstance(previous, _COMPOUND):
+                    # A backslash might join the next statement to this line: not handled.
+                    assert previous.end_lineno is not None
+                    if text.line(previous.end_lineno).rstrip("\r\n").endswith("\\"):
+                        return None
+                groups.append([statement])
+            previous = statement
+        layout = cls(groups, text)
+        if groups and _is_expression_line(groups[0]) and _joined_string(groups[0]):
+            return None  # an f-string or a concatenation of them: libcst's docstring test differs
+        return layout
+
+    def is_docstring(self, number: int) -> bool:
+        group = self.groups[number]
+        if len(group) != 1 or not isinstance(group[0], ast.Expr):
+            return False
+        value = group[0].value
+        return isinstance(value, ast.Constant) and isinstance(value.value, str | bytes)
+
+    def is_future(self, number: int) -> bool:
+        first = self.groups[number][0]
+        return isinstance(first, ast.ImportFrom) and first.module == "__future__"
+
+    def is_import_line(self, number: int) -> bool:
+        return all(isinstance(s, ast.Import | ast.ImportFrom) for s in self.groups[number])
+
+    def first_line(self, number: int) -> int:
+        first = self.groups[number][0]
+        if isinstance(first, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            return min([first.lineno, *(d.lineno for d in first.decorator_list)])
+        return first.lineno
+
+    def offset(self, number: int) -> int:
+        """Where the comment and blank lines before the group start (after the module's
+        header for the first group); the group before is a line of simple statements."""
+        if number == 0:
+            return self.text.offset(self.first_line(0))
+        last = self.groups[number - 1][-1].end_lineno
+        assert last is not None
+        return self.text.offset(last + 1)
+
+    def wants_separation(self, number: int) -> bool:
+        """Not an import line, and no blank line right before it (``insert_into``'s test)."""
+        if self.is_import_line(number):
+            return False
+        if number == 0:
+            return True
+        line = self.text.line(self.text.line_at(self.offset(number)))
+        return bool(line.strip(" \t\f\r\n"))
+
+    def separation(self, number: int) -> int:
+        first = self.groups[number][0]
+        return 2 if isinstance(first, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else 1
+
+
+_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.If,
+    ast.For,
+    ast.AsyncFor,
+    ast.While,
+    ast.With,
+    ast.AsyncWith,
+    ast.Try,
+    ast.TryStar,
+    ast.Match,
+)
+
+
+def _is_expression_line(group: list[ast.stmt]) -> bool:
+    return len(group) == 1 and isinstance(group[0], ast.Expr)
+
+
+def _joined_string(group: list[ast.stmt]) -> bool:
+    statement = group[0]
+    return isinstance(statement, ast.Expr) and isinstance(statement.value, ast.JoinedStr)
+
+
+def ast_alias_keys(statement: ast.Import | ast.ImportFrom) -> list[tuple[ImportKey, Binding, str]]:
+    """``alias_keys`` of an ``ast`` import."""
+    found: list[tuple[ImportKey, Binding, str]] = []
+    if isinstance(statement, ast.Import):
+        for alias in statement.names:
+            dotted, asname = alias.name, alias.asname
+            key = ("import", dotted, asname or "")
+            if asname:
+                found.append((key, ("module", dotted), asname))
+            else:
+                top = dotted.split(".", 1)[0]
+                found.append((key, ("module", top), top))
+        return found
+    module = "." * statement.level + (statement.module or "")
+    if statement.names[0].name == "*":
+        return [(("from", module, "*", ""), ("star", module), "*")]
+    for alias in statement.names:
+        name, asname = alias.name, alias.asname
+        found.append((("from", module, name, asname or ""), ("from", module, name), asname or name))
+    return found
+
+
+def _collect_ast_bindings(statements: list[ast.stmt], bindings: dict[str, set[Binding]]) -> None:
+    """``_collect_bindings`` on an ``ast`` module."""
+    for node in statements:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bindings.setdefault(node.name, set()).add(("def", node.name))
+            continue
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for _, binding, name in ast_alias_keys(node):
+                bindings.setdefault(name, set()).add(binding)
+            continue
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign | ast.For | ast.AsyncFor):
+            targets = [node.target]
+        for target in targets:
+            for name in _ast_target_names(target):
+                bindings.setdefault(name, set()).add(("assign",))
+        for block in statement_blocks(node):
+            _collect_ast_bindings(block, bindings)
+
+
+def _ast_target_names(target: ast.expr) -> list[str]:
+    if isinstance(target, ast.Name):
+        return [target.id]
+    if isinstance(target, ast.Starred):
+        return _ast_target_names(target.value)
+    if isinstance(target, ast.Tuple | ast.List):
+        return [name for element in target.elts for name in _ast_target_names(element)]
     return []

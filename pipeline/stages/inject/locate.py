@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ast
 import difflib
 from collections.abc import Iterable
+from typing import Generic, TypeVar
 
 import libcst as cst
 import libcst.matchers as m
@@ -31,55 +33,35 @@ SCOPES = (
 """The nodes that can hold a def or a class. Walks go into these only: the expressions and
 simple statements of a module (most of its nodes) cannot hold one."""
 
+Node = TypeVar("Node")
+
 _OVERLOAD = m.Decorator(decorator=m.Name("overload") | m.Attribute(attr=m.Name("overload")))
 
 
-class DefIndex(cst.CSTVisitor):
-    """Every function of a module by qualified name, and the functions each one is inside."""
+class _Index(Generic[Node]):
+    """Functions by qualified name and the functions each one is inside; ``find`` resolves names.
+
+    ``enclosing`` and the overlap check work on ``id()`` of the nodes, so the index serves the
+    libcst tree and the ``ast`` tree alike.
+    """
 
     def __init__(self) -> None:
-        super().__init__()
-        self.defs: dict[str, list[cst.FunctionDef]] = {}
+        self.defs: dict[str, list[Node]] = {}
         self.enclosing: dict[int, tuple[int, ...]] = {}
-        self._scope: list[str] = []
-        self._functions: list[int] = []
 
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        return isinstance(node, SCOPES) and super().on_visit(node)
+    def _is_overload(self, node: Node) -> bool:
+        raise NotImplementedError
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._scope.append(node.name.value)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._scope.pop()
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        name = ".".join((*self._scope, node.name.value))
-        self.defs.setdefault(name, []).append(node)
-        self.enclosing[id(node)] = tuple(self._functions)
-        self._scope += (node.name.value, "<locals>")
-        self._functions.append(id(node))
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        del self._scope[-2:]
-        self._functions.pop()
-
-    def find(self, names: Iterable[str]) -> dict[str, cst.FunctionDef]:
+    def find(self, names: Iterable[str]) -> dict[str, Node]:
         """The function each name stands for; raise NAME_NOT_FOUND or AMBIGUOUS_NAME."""
-        found: dict[str, cst.FunctionDef] = {}
+        found: dict[str, Node] = {}
         for name in names:
             candidates = self.defs.get(name)
             if not candidates:
                 raise self._not_found(name)
             if len(candidates) > 1:
                 # typing.overload signatures come with one implementation: that is the target.
-                candidates = [
-                    c
-                    for c in candidates
-                    if not m.matches(
-                        c, m.FunctionDef(decorators=[m.ZeroOrMore(), _OVERLOAD, m.ZeroOrMore()])
-                    )
-                ]
+                candidates = [c for c in candidates if not self._is_overload(c)]
             if len(candidates) != 1:
                 count = len(self.defs[name])
                 raise InjectError(
@@ -112,7 +94,7 @@ class DefIndex(cst.CSTVisitor):
             close_matches=close[:5],
         )
 
-    def _check_overlaps(self, found: dict[str, cst.FunctionDef]) -> None:
+    def _check_overlaps(self, found: dict[str, Node]) -> None:
         targets = {id(node): name for name, node in found.items()}
         for name, node in found.items():
             for outer in self.enclosing[id(node)]:
@@ -124,3 +106,87 @@ class DefIndex(cst.CSTVisitor):
                         qualified_name=name,
                         enclosing=targets[outer],
                     )
+
+
+class DefIndex(cst.CSTVisitor, _Index[cst.FunctionDef]):
+    """Every function of a libcst module by qualified name."""
+
+    def __init__(self) -> None:
+        cst.CSTVisitor.__init__(self)
+        _Index.__init__(self)
+        self._scope: list[str] = []
+        self._functions: list[int] = []
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        return isinstance(node, SCOPES) and super().on_visit(node)
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._scope.append(node.name.value)
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scope.pop()
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        name = ".".join((*self._scope, node.name.value))
+        self.defs.setdefault(name, []).append(node)
+        self.enclosing[id(node)] = tuple(self._functions)
+        self._scope += (node.name.value, "<locals>")
+        self._functions.append(id(node))
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        del self._scope[-2:]
+        self._functions.pop()
+
+    def _is_overload(self, node: cst.FunctionDef) -> bool:
+        return m.matches(
+            node, m.FunctionDef(decorators=[m.ZeroOrMore(), _OVERLOAD, m.ZeroOrMore()])
+        )
+
+
+AstFunction = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+class AstDefIndex(_Index[AstFunction]):
+    """Every function of an ``ast`` module by qualified name, in the order ``DefIndex`` visits
+    them (document order, an enclosing function before the ones inside it)."""
+
+    def __init__(self, tree: ast.Module) -> None:
+        super().__init__()
+        self._walk(tree.body, (), ())
+
+    def _walk(
+        self, statements: list[ast.stmt], scope: tuple[str, ...], functions: tuple[int, ...]
+    ) -> None:
+        for node in statements:
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = ".".join((*scope, node.name))
+                self.defs.setdefault(name, []).append(node)
+                self.enclosing[id(node)] = functions
+                self._walk(node.body, (*scope, node.name, "<locals>"), (*functions, id(node)))
+            elif isinstance(node, ast.ClassDef):
+                self._walk(node.body, (*scope, node.name), functions)
+            else:
+                for block in statement_blocks(node):
+                    self._walk(block, scope, functions)
+
+    def _is_overload(self, node: AstFunction) -> bool:
+        for decorator in node.decorator_list:
+            if isinstance(decorator, ast.Name) and decorator.id == "overload":
+                return True
+            if isinstance(decorator, ast.Attribute) and decorator.attr == "overload":
+                return True
+        return False
+
+
+def statement_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement blocks of a compound statement other than a def or class, in order."""
+    if isinstance(node, ast.If | ast.For | ast.AsyncFor | ast.While):
+        return [node.body, node.orelse]
+    if isinstance(node, ast.With | ast.AsyncWith):
+        return [node.body]
+    if isinstance(node, ast.Try | ast.TryStar):
+        handlers = [handler.body for handler in node.handlers]
+        return [node.body, *handlers, node.orelse, node.finalbody]
+    if isinstance(node, ast.Match):
+        return [case.body for case in node.cases]
+    return []

@@ -17,7 +17,7 @@ the ``def`` line.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
@@ -43,19 +43,26 @@ class NewBody:
 
 
 class BodyInjector(cst.CSTTransformer):
-    """Replace the bodies of ``targets`` (functions of the original module, by identity)."""
+    """Replace the bodies of ``targets`` (functions of the original module, by identity).
+
+    With ``imports`` (what gives the module's imports, shared by several passes), ``module``
+    may be a part of the module, and the imports to add are left to the caller.
+    """
 
     def __init__(
         self,
         module: cst.Module,
         targets: Mapping[str, cst.FunctionDef],
         bodies: Mapping[str, ParsedBody],
+        *,
+        imports: Callable[[], ModuleImports] | None = None,
     ) -> None:
         super().__init__()
         self._module = module
         self._targets = {id(node): name for name, node in targets.items()}
         self._bodies = bodies
         self._imports: ModuleImports | None = None
+        self._shared_imports = imports
         self.placed: dict[str, NewBody] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -90,13 +97,18 @@ class BodyInjector(cst.CSTTransformer):
     def imports(self) -> ModuleImports:
         """The module's imports (looked at only when a body starts with imports)."""
         if self._imports is None:
-            self._imports = ModuleImports.of(self._module)
+            if self._shared_imports is not None:
+                self._imports = self._shared_imports()
+            else:
+                self._imports = ModuleImports.of(self._module)
         return self._imports
 
     def added_imports(self) -> list[str]:
         return [] if self._imports is None else self._imports.added_code(self._module)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
+        if self._shared_imports is not None:
+            return updated_node
         imports = self._imports
         if imports is None or not (imports.added or imports.added_future):
             return updated_node
@@ -197,6 +209,17 @@ def _strip_blanks(lines: Sequence[cst.EmptyLine]) -> tuple[cst.EmptyLine, ...]:
     return tuple(lines[len(_blank_head(lines)) :])
 
 
+_BLOCK_HOLDERS = (
+    cst.BaseCompoundStatement,
+    cst.IndentedBlock,
+    cst.Else,
+    cst.ExceptHandler,
+    cst.ExceptStarHandler,
+    cst.Finally,
+    cst.MatchCase,
+)
+
+
 class _Reindent(cst.CSTTransformer):
     """Write generated code in the target's indentation.
 
@@ -216,8 +239,9 @@ class _Reindent(cst.CSTTransformer):
         self._depth = 0
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        # Expressions hold no blocks; their blank lines need fixing at the top level only.
-        if isinstance(node, cst.BaseExpression) and not (self._fix_blank_lines and not self._depth):
+        # Blank lines need fixing at the top level only (in expressions too); elsewhere only
+        # the nodes that can hold a block are worth going into.
+        if not (self._fix_blank_lines and not self._depth) and not isinstance(node, _BLOCK_HOLDERS):
             return False
         return super().on_visit(node)
 

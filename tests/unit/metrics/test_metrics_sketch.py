@@ -6,7 +6,7 @@ import json
 import math
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.metrics.sketch import ALPHA, GAMMA, ZERO_THRESHOLD, LatencySketch, bucket_index
@@ -33,6 +33,7 @@ def close_enough(estimate: float, exact: float) -> bool:
     return abs(estimate - exact) <= ALPHA * exact * (1 + 1e-9) + ZERO_THRESHOLD
 
 
+@settings(deadline=None)
 @given(VALUES, QUANTILES)
 def test_quantiles_are_within_the_relative_accuracy_of_the_sorted_list(
     values: list[float], q: float
@@ -43,6 +44,7 @@ def test_quantiles_are_within_the_relative_accuracy_of_the_sorted_list(
     assert close_enough(estimate, reference(values, q)), (estimate, reference(values, q))
 
 
+@settings(deadline=None)
 @given(st.lists(st.floats(min_value=1, max_value=1e6), min_size=100, max_size=2000))
 def test_p50_p95_p99_of_larger_samples(values: list[float]) -> None:
     sketch = LatencySketch(values)
@@ -51,6 +53,7 @@ def test_p50_p95_p99_of_larger_samples(values: list[float]) -> None:
         assert estimate is not None and close_enough(estimate, reference(values, q))
 
 
+@settings(deadline=None)
 @given(VALUES, VALUES)
 def test_merge_equals_building_from_the_concatenation(a: list[float], b: list[float]) -> None:
     left, right = LatencySketch(a), LatencySketch(b)
@@ -63,6 +66,7 @@ def test_merge_equals_building_from_the_concatenation(a: list[float], b: list[fl
     assert merged.min == min(a + b) and merged.max == max(a + b)
 
 
+@settings(deadline=None)
 @given(VALUES)
 def test_serialisation_round_trip(values: list[float]) -> None:
     sketch = LatencySketch(values)
@@ -73,6 +77,7 @@ def test_serialisation_round_trip(values: list[float]) -> None:
     assert again.quantile(0.95) == sketch.quantile(0.95)
 
 
+@settings(deadline=None)
 @given(VALUES)
 def test_count_min_max_sum(values: list[float]) -> None:
     sketch = LatencySketch(values)

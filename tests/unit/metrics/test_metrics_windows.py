@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pipeline.metrics.windows import (
@@ -77,6 +77,7 @@ def test_naive_datetimes_are_read_as_utc() -> None:
     assert naive in window_for(H, naive)
 
 
+@settings(deadline=None)
 @given(
     st.datetimes(
         min_value=datetime(1960, 1, 1),

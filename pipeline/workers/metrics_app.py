@@ -1,0 +1,234 @@
+"""The metrics reducer and the intent executor, each a Faust app of its own.
+
+The reducer folds metrics events into tumbling windowed tables (hourly, daily, weekly) with
+changelog-backed recovery. Windows close by event time: the watermark (the latest event time
+seen) and the set of open windows live in a table too, so a restarted reducer neither loses
+counts nor reopens closed windows. Faust's own ``on_window_close`` is not used: it fires from a
+wall-clock timer and hands over the raw value (faust-streaming issue 250).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Coroutine
+from datetime import datetime
+from typing import Any
+
+import faust
+
+from pipeline.catalogue import topic_name
+from pipeline.metrics import MetricsConfig, MetricsReducer, WindowKey, WindowKind, WindowState
+from pipeline.records import (
+    DecodeError,
+    Intent,
+    MetricsEvent,
+    RequestFailed,
+    decode,
+    encode,
+    utcnow,
+)
+from pipeline.settings import Settings
+from pipeline.stages.store import ArtifactStore
+from pipeline.workers.app import faust_options, raw_topic
+from pipeline.workers.executor import IntentExecutor, UnknownIntentError, by_priority
+
+log = logging.getLogger(__name__)
+
+WINDOW_SECONDS = {WindowKind.HOURLY: 3600, WindowKind.DAILY: 86_400, WindowKind.WEEKLY: 604_800}
+TABLE_KEY = "all"
+META_KEY = "reducer"
+
+
+def metrics_config(settings: Settings) -> MetricsConfig:
+    return MetricsConfig(
+        max_failure_rate=settings.alert_max_failure_rate,
+        min_requests=settings.alert_min_requests,
+        max_p95_latency_ms=settings.alert_max_p95_latency_ms,
+        grace_seconds=settings.metrics_grace_seconds,
+    )
+
+
+class WindowTables:
+    """The windowed tables, addressed by our window keys.
+
+    Each table is a Faust tumbling window whose timestamp handler returns the start of the
+    window being read or written, so a table window holds exactly one of our windows (weekly
+    windows start on Monday, Faust's on epoch multiples: the mapping is still one to one).
+    """
+
+    def __init__(self, app: faust.App, prefix: str) -> None:
+        self._focus = 0.0
+        self.tables = {
+            kind: app.Table(
+                f"{prefix}metrics-{kind.value}",
+                default=dict,
+                partitions=1,
+            )
+            .tumbling(seconds, expires=seconds * 5)
+            .relative_to(self._timestamp)  # type: ignore[attr-defined]
+            for kind, seconds in WINDOW_SECONDS.items()
+        }
+
+    def _timestamp(self, event: Any = None) -> float:
+        return self._focus
+
+    def get(self, key: WindowKey) -> WindowState | None:
+        self._focus = float(key.start)
+        # value(), not current(): current() reads the window of the Kafka message timestamp
+        # and ignores relative_to().
+        value = self.tables[WindowKind(key.kind)][TABLE_KEY].value()
+        return WindowState.from_dict(value) if value else None
+
+    def put(self, key: WindowKey, state: WindowState) -> None:
+        self._focus = float(key.start)
+        self.tables[WindowKind(key.kind)][TABLE_KEY] = state.to_dict()
+
+
+def create_metrics_app(settings: Settings) -> faust.App:
+    prefix = settings.topic_prefix
+    options = faust_options(settings)
+    options.update(web_enabled=True, web_port=settings.metrics_web_port, web_bind="127.0.0.1")
+    app = faust.App(f"{prefix}metrics", **options)
+    source = raw_topic(app, topic_name("metrics", prefix))
+    intents_topic = raw_topic(app, topic_name("intents", prefix))
+    failed_topic = raw_topic(app, topic_name("failed", prefix))
+    windows = WindowTables(app, prefix)
+    meta = app.Table(f"{prefix}metrics-meta", default=None, partitions=1)
+    reducer = MetricsReducer(metrics_config(settings))
+
+    async def fold(stream: faust.StreamT[bytes], batch: list[faust.EventT[bytes]]) -> None:
+        events: list[MetricsEvent] = []
+        for event in batch:
+            try:
+                events.append(decode(MetricsEvent, event.value))
+            except DecodeError as exc:
+                await failed_topic.send(key=event.key, value=_dead_letter(event, exc))
+        if not events:
+            return
+        # Table writes need a current event: they go to its partition's changelog.
+        stream._set_current_event(batch[-1])  # type: ignore[attr-defined]
+        state = meta.get(META_KEY) or {"watermark": None, "open": []}
+        watermark = _parse_time(state["watermark"])
+        keys = {key for event in events for key in reducer.keys_for(event)}
+        current = {key: windows.get(key) for key in keys}
+        result = reducer.reduce_batch(events, current, watermark)
+        for key, window_state in result.updates.items():
+            windows.put(key, window_state)
+        open_keys = {WindowKey.parse(k) for k in state["open"]} | set(result.updates)
+        intents: list[Intent] = list(result.intents)
+        for key in reducer.closed_windows(open_keys, result.watermark):
+            intents += reducer.close(key, windows.get(key))
+            open_keys.discard(key)
+        meta[META_KEY] = {
+            "watermark": result.watermark.isoformat() if result.watermark else None,
+            "open": sorted(key.to_str() for key in open_keys),
+        }
+        for intent in intents:
+            await intents_topic.send(key=intent.intent_id.encode(), value=encode(intent))
+
+    async def reduce(stream: faust.StreamT[bytes]) -> None:
+        batches = stream.take_events(settings.metrics_batch, within=0.2)  # type: ignore[attr-defined]
+        async for batch in batches:
+            await _or_exit(fold(stream, batch))
+
+    app.agent(source, name=f"{prefix}metrics.reducer")(reduce)
+
+    @app.page("/windows/")  # type: ignore[untyped-decorator]
+    async def open_windows(web: Any, request: Any) -> Any:
+        """The open windows' summaries, newest first: what ``codegen metrics`` shows."""
+        state = meta.get(META_KEY) or {"watermark": None, "open": []}
+        rows = []
+        for text in sorted(state["open"], reverse=True):
+            key = WindowKey.parse(text)
+            window_state = windows.get(key)
+            rows.append(
+                {
+                    "window": key.window().to_dict(),
+                    "summary": (window_state or WindowState()).summary(),
+                }
+            )
+        return web.json({"watermark": state["watermark"], "windows": rows})
+
+    return app
+
+
+def create_executor_app(settings: Settings) -> faust.App:
+    prefix = settings.topic_prefix
+    app = faust.App(f"{prefix}executor", **faust_options(settings))
+    source = raw_topic(app, topic_name("intents", prefix))
+    sinks = {
+        key: raw_topic(app, topic_name(key, prefix))
+        for key in ("metrics-recorded", "alerts", "failed")
+    }
+    executed = app.Table(f"{prefix}executed-intents", default=None, partitions=1)
+
+    async def publish(topic: str, key: bytes, value: bytes) -> None:
+        await sinks[topic].send(key=key, value=value)
+
+    executor = IntentExecutor(ArtifactStore(settings.metrics_dir), publish)
+
+    async def run(stream: faust.StreamT[bytes], batch: list[faust.EventT[bytes]]) -> None:
+        stream._set_current_event(batch[-1])  # type: ignore[attr-defined]
+        intents: list[Intent] = []
+        for event in batch:
+            try:
+                intents.append(decode(Intent, event.value))
+            except DecodeError as exc:
+                await sinks["failed"].send(key=event.key, value=_dead_letter(event, exc))
+        for intent in by_priority(intents):
+            if executed.get(intent.intent_id) is not None:
+                continue  # a replayed intent: already carried out
+            try:
+                await executor.execute(intent)
+            except UnknownIntentError as exc:
+                failure = RequestFailed(
+                    request_id=intent.intent_id,
+                    submitted_at=intent.created_at,
+                    stage="executor",
+                    error_code=exc.code,
+                    message=exc.message,
+                    payload=intent.model_dump_json(),
+                    payload_encoding="utf-8",
+                )
+                await sinks["failed"].send(key=intent.intent_id.encode(), value=encode(failure))
+            executed[intent.intent_id] = utcnow().isoformat()
+
+    async def execute(stream: faust.StreamT[bytes]) -> None:
+        async for batch in stream.take_events(100, within=0.2):  # type: ignore[attr-defined]
+            await _or_exit(run(stream, batch))
+
+    app.agent(source, name=f"{prefix}executor.agent")(execute)
+    return app
+
+
+async def _or_exit(work: Coroutine[Any, Any, None]) -> None:
+    """Run a batch; on an unexpected error, end the process before anything is committed.
+
+    ``take_events`` acks a batch even when its processing raised, and the offsets would be
+    committed on the way down: exiting at once makes Kafka deliver the batch again.
+    """
+    try:
+        await work
+    except Exception:
+        log.critical("a batch failed; exiting so that it is delivered again", exc_info=True)
+        logging.shutdown()
+        os._exit(70)
+
+
+def _dead_letter(event: Any, exc: DecodeError) -> bytes:
+    message = event.message
+    failure = RequestFailed(
+        request_id=f"undecodable:{message.topic}[{message.partition}]@{message.offset}",
+        submitted_at=utcnow(),
+        stage="metrics",
+        error_code=exc.code,
+        message=exc.message,
+        payload=(event.value or b"").decode("utf-8", "replace")[:65536],
+        payload_encoding="utf-8",
+    )
+    return encode(failure)
+
+
+def _parse_time(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
