@@ -7,6 +7,7 @@ import typer
 from pipeline.cli.broker_cmd import broker_app
 from pipeline.cli.extract_cmd import extract_command
 from pipeline.cli.inject_cmd import inject_command
+from pipeline.cli.metrics_cmd import metrics_command
 from pipeline.cli.run_cmd import demo_command, up_command, worker_command
 from pipeline.cli.submit_cmd import submit_command
 from pipeline.cli.topics_cmd import topics_app
@@ -27,6 +28,7 @@ app.command("submit")(submit_command)
 app.command("extract")(extract_command)
 app.command("validate")(validate_command)
 app.command("inject")(inject_command)
+app.command("metrics")(metrics_command)
 
 if __name__ == "__main__":
     app()

@@ -73,16 +73,19 @@ class WindowTables:
     def _timestamp(self, event: Any = None) -> float:
         return self._focus
 
-    def get(self, key: WindowKey) -> WindowState | None:
+    def get(self, key: WindowKey) -> tuple[WindowState | None, int]:
+        """The window's state and the offset of the last event folded into it."""
         self._focus = float(key.start)
         # value(), not current(): current() reads the window of the Kafka message timestamp
         # and ignores relative_to().
         value = self.tables[WindowKind(key.kind)][TABLE_KEY].value()
-        return WindowState.from_dict(value) if value else None
+        if not value:
+            return None, -1
+        return WindowState.from_dict(value["state"]), int(value["offset"])
 
-    def put(self, key: WindowKey, state: WindowState) -> None:
+    def put(self, key: WindowKey, state: WindowState, offset: int) -> None:
         self._focus = float(key.start)
-        self.tables[WindowKind(key.kind)][TABLE_KEY] = state.to_dict()
+        self.tables[WindowKind(key.kind)][TABLE_KEY] = {"state": state.to_dict(), "offset": offset}
 
 
 def create_metrics_app(settings: Settings) -> faust.App:
@@ -98,27 +101,36 @@ def create_metrics_app(settings: Settings) -> faust.App:
     reducer = MetricsReducer(metrics_config(settings))
 
     async def fold(stream: faust.StreamT[bytes], batch: list[faust.EventT[bytes]]) -> None:
-        events: list[MetricsEvent] = []
+        decoded: list[tuple[MetricsEvent, int]] = []
         for event in batch:
             try:
-                events.append(decode(MetricsEvent, event.value))
+                decoded.append((decode(MetricsEvent, event.value), event.message.offset))
             except DecodeError as exc:
                 await failed_topic.send(key=event.key, value=_dead_letter(event, exc))
-        if not events:
+        if not decoded:
             return
         # Table writes need a current event: they go to its partition's changelog.
         stream._set_current_event(batch[-1])  # type: ignore[attr-defined]
         state = meta.get(META_KEY) or {"watermark": None, "open": []}
         watermark = _parse_time(state["watermark"])
-        keys = {key for event in events for key in reducer.keys_for(event)}
-        current = {key: windows.get(key) for key in keys}
+        keys = {key for event, _ in decoded for key in reducer.keys_for(event)}
+        stored = {key: windows.get(key) for key in keys}
+        # After a crash, Kafka redelivers events whose offsets were not committed yet although
+        # their effect reached the changelog: each window remembers the last offset it folded.
+        events = [
+            event
+            for event, offset in decoded
+            if offset > min(stored[key][1] for key in reducer.keys_for(event))
+        ]
+        last_offset = decoded[-1][1]
+        current = {key: window_state for key, (window_state, _) in stored.items()}
         result = reducer.reduce_batch(events, current, watermark)
         for key, window_state in result.updates.items():
-            windows.put(key, window_state)
+            windows.put(key, window_state, last_offset)
         open_keys = {WindowKey.parse(k) for k in state["open"]} | set(result.updates)
         intents: list[Intent] = list(result.intents)
         for key in reducer.closed_windows(open_keys, result.watermark):
-            intents += reducer.close(key, windows.get(key))
+            intents += reducer.close(key, windows.get(key)[0])
             open_keys.discard(key)
         meta[META_KEY] = {
             "watermark": result.watermark.isoformat() if result.watermark else None,
@@ -141,7 +153,7 @@ def create_metrics_app(settings: Settings) -> faust.App:
         rows = []
         for text in sorted(state["open"], reverse=True):
             key = WindowKey.parse(text)
-            window_state = windows.get(key)
+            window_state, _ = windows.get(key)
             rows.append(
                 {
                     "window": key.window().to_dict(),

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from pipeline.broker.connection import aiokafka_options
-from pipeline.catalogue import TOPICS, topic_name
+from pipeline.catalogue import STAGES, TOPICS, topic_name
 from pipeline.client import PipelineClient, build_request
 from pipeline.records import (
     FileStored,
@@ -46,6 +46,8 @@ RESULT_TIMEOUT = 240.0
 
 # A dead worker leaves its consumer group after the session timeout (6 s is the broker's
 # minimum): keeps the restart in the kill test short. Faust reads these from the environment.
+# The five stage workers (not the metrics workers: not what is tested here).
+STAGE_WORKERS = dict.fromkeys(STAGES, 1)
 FAST_GROUP = {"BROKER_SESSION_TIMEOUT": "6", "BROKER_HEARTBEAT_INTERVAL": "1"}
 
 # The bodies the scripted model answers with, by qualified name.
@@ -302,7 +304,7 @@ async def test_good_replies_a_repair_and_always_bad_replies(
     server = model_server(model)
     settings = await prepared(openai_settings(settings_factory, server))
     client = await client_factory(settings)
-    workers = workers_factory(settings)
+    workers = workers_factory(settings, STAGE_WORKERS)
 
     good = [
         example_request("inventory.py", "good/inventory.py"),
@@ -383,7 +385,7 @@ async def test_the_endpoint_down_then_back(
         )
     )
     client = await client_factory(settings)
-    workers = workers_factory(settings)
+    workers = workers_factory(settings, STAGE_WORKERS)
     server.stop_in_thread(keep_thread=True)
 
     down = request_for(DOUBLE, "down/double.py")
@@ -430,7 +432,7 @@ async def test_out_of_order_completion_and_a_killed_generate_worker(
         )
     )
     client = await client_factory(settings)
-    workers = workers_factory(settings, env=FAST_GROUP)
+    workers = workers_factory(settings, STAGE_WORKERS, env=FAST_GROUP)
     # Every tenth request is answered 6 s late: the records after it on its partition finish
     # first, and its offset must not be committed before it is done (faust-streaming #606).
     requests = [
