@@ -103,6 +103,9 @@ class Settings(BaseSettings):
     # Workers
     state_dir: Path = Path(".codegen")
     worker_log_level: str = "warning"
+    broker_wait_seconds: float = Field(
+        default=120.0, ge=0, description="How long a starting worker waits for the broker."
+    )
     processing_retries: int = Field(default=3, ge=1, description="Tries for transient errors.")
     max_attempts: int = Field(default=3, ge=1, description="Generation attempts per request.")
     concurrency: int = Field(default=1, ge=1, description="Records in flight per worker.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import NoReturn
 
 import typer
@@ -27,6 +28,19 @@ def local_broker(settings: Settings) -> LocalBroker:
         controller_port=settings.controller_port,
         heap=settings.broker_heap,
     )
+
+
+def wait_for_broker(settings: Settings) -> None:
+    """Workers wait for the cluster (it may be restarting) up to CODEGEN_BROKER_WAIT_SECONDS."""
+    deadline = time.monotonic() + settings.broker_wait_seconds
+    while not broker_answers(settings.effective_bootstrap, timeout=5):
+        if time.monotonic() > deadline:
+            fail(
+                f"no Kafka broker answered at {settings.effective_bootstrap} within "
+                f"{settings.broker_wait_seconds:.0f} s; start one with `codegen broker start` "
+                "or point KAFKA_BOOTSTRAP_SERVERS at a cluster"
+            )
+        time.sleep(1)
 
 
 def ensure_broker(settings: Settings, *, start: bool) -> bool:

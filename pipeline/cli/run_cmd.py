@@ -11,7 +11,7 @@ from rich.syntax import Syntax
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.catalogue import WORKERS
-from pipeline.cli.common import console, ensure_broker, fail, local_broker
+from pipeline.cli.common import console, ensure_broker, fail, local_broker, wait_for_broker
 from pipeline.cli.submit_cmd import collect_requests, results_table, submit_all
 from pipeline.records import FileStored
 from pipeline.settings import get_settings
@@ -29,7 +29,7 @@ def worker_command(
     from pipeline.workers.app import run_worker
 
     settings = get_settings()
-    ensure_broker(settings, start=False)
+    wait_for_broker(settings)
     run_worker(name, settings, loglevel=loglevel)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import faust
@@ -21,7 +22,7 @@ from pipeline.catalogue import (
 )
 from pipeline.processors import build_processor
 from pipeline.settings import Settings
-from pipeline.workers.inflight import InFlight
+from pipeline.workers.inflight import InFlight, OrderedAcks
 from pipeline.workers.runner import StageRunner
 from pipeline.workers.telemetry import observe, serve_prometheus
 
@@ -93,7 +94,9 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
 
     in_flight = InFlight(settings.stage_concurrency(stage), on_error=crash)
 
-    async def handle(event: faust.EventT[bytes]) -> None:
+    acks = OrderedAcks()
+
+    async def handle(event: faust.EventT[bytes], done: Callable[[], None]) -> None:
         message = event.message
         origin = f"{message.topic}[{message.partition}]@{message.offset}"
         started = time.perf_counter()
@@ -101,15 +104,16 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
         observe(stage, outgoing_records[0].topic, time.perf_counter() - started)
         for outgoing in outgoing_records:
             await sinks[outgoing.topic].send(key=outgoing.key, value=outgoing.value)
-        # Acked only once its output is in the producer; the consumer commits the highest
-        # offset below which every message is acked, and flushes the producer first.
+        # Acked only once its output is in the producer, and after every earlier record of
+        # its partition (see OrderedAcks); the consumer flushes the producer, then commits.
         event.ack()
 
     async def process(stream: faust.StreamT[bytes]) -> None:
         try:
             manual_acks: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]
             async for event in manual_acks.events():
-                await in_flight.start(handle(event))
+                done = acks.track(event.message.tp, event.ack)
+                await in_flight.start(handle(event, done))
         finally:
             await in_flight.drain(DRAIN_SECONDS)
 

@@ -1,11 +1,12 @@
-"""A bounded set of tasks in flight, drained on shutdown."""
+"""A bounded set of tasks in flight, drained on shutdown; their records acked in order."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections import deque
+from collections.abc import Callable, Coroutine, Hashable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -49,3 +50,47 @@ class InFlight:
             _, still = await asyncio.shield(asyncio.wait(pending, timeout=timeout))
             for task in still:
                 task.cancel()
+
+
+class OrderedAcks:
+    """Acks the records of each partition in offset order, whatever order they finish in.
+
+    Faust commits the end of the first run of consecutive acked offsets of a partition but
+    does not check that the run starts at the committed offset (faust-streaming issue 606):
+    with records in flight, one acked while an earlier one is still running could be
+    committed past it, and the earlier one lost on a crash. Here a finished record waits
+    until every record before it on its partition has finished, then they are acked in order.
+    """
+
+    def __init__(self) -> None:
+        self._waiting: dict[Hashable, deque[_Pending]] = {}
+
+    def __len__(self) -> int:
+        return sum(len(queue) for queue in self._waiting.values())
+
+    def track(self, partition: Hashable, ack: Callable[[], object]) -> Callable[[], None]:
+        """Register the next record of ``partition``; call the returned ``done`` when it is
+        finished (its output produced): ``ack`` runs once every earlier record is done too."""
+        pending = _Pending(ack)
+        self._waiting.setdefault(partition, deque()).append(pending)
+
+        def done() -> None:
+            pending.finished = True
+            self._release(partition)
+
+        return done
+
+    def _release(self, partition: Hashable) -> None:
+        queue = self._waiting.get(partition)
+        while queue and queue[0].finished:
+            queue.popleft().ack()
+        if not queue:
+            self._waiting.pop(partition, None)
+
+
+class _Pending:
+    __slots__ = ("ack", "finished")
+
+    def __init__(self, ack: Callable[[], object]) -> None:
+        self.ack = ack
+        self.finished = False

@@ -40,6 +40,22 @@ class Supervisor:
     def exited(self) -> list[WorkerProcess]:
         return [w for w in self.workers if w.process.poll() is not None]
 
+    def respawn_exited(self) -> list[WorkerProcess]:
+        """Start again every worker that has exited (a restart policy); return the dead ones."""
+        dead = self.exited()
+        for worker in dead:
+            self.replace(worker)
+        return dead
+
+    def replace(self, worker: WorkerProcess) -> WorkerProcess:
+        """Kill ``worker`` if it still runs and start a new process in its place."""
+        if worker.process.poll() is None:
+            worker.process.kill()
+        worker.process.wait()
+        fresh = WorkerProcess(worker.stage, worker.index, spawn_worker(worker.stage, self.env))
+        self.workers[self.workers.index(worker)] = fresh
+        return fresh
+
     def stop(self, timeout: float = 20.0) -> None:
         for worker in self.workers:
             if worker.process.poll() is None:

@@ -14,8 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pipeline.catalogue import topic_name
 from pipeline.records import MetricsEvent, MetricsRecorded, decode, encode
 from pipeline.settings import Settings
-from pipeline.workers.supervisor import Supervisor, WorkerProcess, spawn_worker
-from tests.fixtures import settings_env
+from pipeline.workers.supervisor import Supervisor
 
 pytestmark = pytest.mark.integration
 
@@ -104,13 +103,7 @@ async def test_windows_close_exactly_once_and_a_killed_reducer_loses_no_counts(
         hourly = settings.metrics_dir / "hourly"
         await wait_for_files(hourly, 1)  # the reducer is folding: kill it mid-stream
         await send(producer, metrics_topic, hour_of_events(2)[:100])
-        reducer = next(w for w in supervisor.workers if w.stage == "metrics")
-        reducer.process.kill()
-        reducer.process.wait()
-        supervisor.workers.remove(reducer)
-        supervisor.workers.append(
-            WorkerProcess("metrics", 1, spawn_worker("metrics", settings_env(settings)))
-        )
+        supervisor.replace(next(w for w in supervisor.workers if w.stage == "metrics"))
         await send(producer, metrics_topic, hour_of_events(2)[100:] + hour_of_events(3))
         closer = BASE + timedelta(hours=HOURS + 2)
         await send(

@@ -3,7 +3,9 @@
 The module is parsed with :mod:`ast` (an order of magnitude faster than libcst) to find the
 functions by qualified name and the lines they span. Each function's text, from its ``def``
 line through its last line and the comment and blank lines after it, is parsed by libcst on
-its own (inside an ``if 1:`` when it is indented, so that its lines keep their indentation),
+its own (after an ``if 1:`` block indented by the module's default indentation, for libcst to take
+that as the default, and inside an ``if 1:`` when the function is indented, so that its lines
+keep their indentation),
 gets its new body from ``BodyInjector`` and is rendered; the new text replaces those lines.
 Imports moved to the module are inserted as text at the place ``ModuleImports.insert_into``
 puts them. Everything else of the module stays byte for byte as it was.
@@ -74,10 +76,9 @@ def inject_spliced(source: str, bodies: Mapping[str, str]) -> InjectionResult | 
     text = SourceLines(source)
     newline = default_newline(source)
     indent = default_indent(tree, text)
-    config = cst.PartialParserConfig(default_newline=newline, default_indent=indent)
     try:
         regions = [
-            _region(name, node, text, newline, config)
+            _region(name, node, text, newline, indent)
             for name, node in sorted(targets.items(), key=lambda item: item[1].lineno)
         ]
     except _Unhandled:
@@ -113,9 +114,7 @@ def inject_spliced(source: str, bodies: Mapping[str, str]) -> InjectionResult | 
     )
 
 
-def _region(
-    name: str, node: AstFunction, text: SourceLines, newline: str, config: cst.PartialParserConfig
-) -> _Region:
+def _region(name: str, node: AstFunction, text: SourceLines, newline: str, indent: str) -> _Region:
     first = node.lineno
     last = node.end_lineno
     assert last is not None
@@ -123,17 +122,22 @@ def _region(
     # function's blocks (as their footers).
     while last < len(text.lines) and _is_empty_line(text.line(last + 1)):
         last += 1
-    indent = text.indentation(first)
-    if not text.line(first)[len(indent) :].startswith(("def", "async")):
+    own_indent = text.indentation(first)
+    if not text.line(first)[len(own_indent) :].startswith(("def", "async")):
         raise _Unhandled  # a backslash between the decorators and ``def``, or the like
-    wrapper = _WRAPPER + newline if indent else ""
+    # libcst takes the default indentation from the first indented line: that of the module.
+    wrapper = f"{_WRAPPER}{newline}{indent}pass{newline}"
+    if own_indent:
+        wrapper += _WRAPPER + newline
     function_text = "".join(text.lines[first - 1 : last])
     try:
-        module = cst.parse_module(wrapper + function_text, config)
+        module = cst.parse_module(wrapper + function_text)
     except cst.ParserSyntaxError as error:
         raise _Unhandled from error
-    statement: cst.BaseStatement = module.body[0]
-    if wrapper:
+    if module.default_indent != indent or module.default_newline != newline:
+        raise _Unhandled
+    statement: cst.BaseStatement = module.body[1]
+    if own_indent:
         assert isinstance(statement, cst.If) and isinstance(statement.body, cst.IndentedBlock)
         statement = statement.body.body[0]
     if not isinstance(statement, cst.FunctionDef):
