@@ -19,6 +19,7 @@ import re
 import sysconfig
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from pipeline.stages.extract import ExtractError, extract_stubs
@@ -50,6 +51,7 @@ class StubbedModule:
     relative_path: str
     source: str
     bodies: dict[str, str] = field(default_factory=dict)
+    original_lines: int = 0
 
     @property
     def lines(self) -> int:
@@ -62,7 +64,11 @@ def stdlib_root() -> Path:
 
 def candidate_paths(root: Path | None = None) -> list[Path]:
     """The stdlib's ``.py`` files of the right size, sorted, outside tests and site-packages."""
-    root = root or stdlib_root()
+    return list(_candidate_paths(root or stdlib_root()))
+
+
+@lru_cache(maxsize=4)
+def _candidate_paths(root: Path) -> tuple[Path, ...]:
     found: list[Path] = []
     for path in sorted(root.rglob("*.py")):
         if _SKIPPED_PARTS.intersection(path.relative_to(root).parts):
@@ -73,7 +79,7 @@ def candidate_paths(root: Path | None = None) -> list[Path]:
             continue
         if MIN_LINES <= text.count("\n") <= MAX_LINES:
             found.append(path)
-    return found
+    return tuple(found)
 
 
 def build_corpus(
@@ -102,7 +108,9 @@ class _Candidate:
     indent: str
 
 
-def stub_module(source: str, relative_path: str, *, seed: int = DEFAULT_SEED) -> StubbedModule | None:
+def stub_module(
+    source: str, relative_path: str, *, seed: int = DEFAULT_SEED
+) -> StubbedModule | None:
     """The module with ``STUBS_PER_MODULE`` bodies stubbed, or None when it does not qualify."""
     if "\f" in source or "\r" in source or "\t" in source:
         return None
@@ -127,7 +135,9 @@ def stub_module(source: str, relative_path: str, *, seed: int = DEFAULT_SEED) ->
     stubbed = "".join(pieces)
     if _parse(stubbed) is None or _stubs_found(stubbed, relative_path) != set(bodies):
         return None
-    return StubbedModule(relative_path=relative_path, source=stubbed, bodies=bodies)
+    return StubbedModule(
+        relative_path=relative_path, source=stubbed, bodies=bodies, original_lines=len(lines)
+    )
 
 
 def _parse(source: str) -> ast.Module | None:

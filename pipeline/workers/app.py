@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -106,7 +107,7 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
             await sinks[outgoing.topic].send(key=outgoing.key, value=outgoing.value)
         # Acked only once its output is in the producer, and after every earlier record of
         # its partition (see OrderedAcks); the consumer flushes the producer, then commits.
-        event.ack()
+        done()
 
     async def process(stream: faust.StreamT[bytes]) -> None:
         try:
@@ -147,4 +148,6 @@ def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) ->
         serve_prometheus(settings.prometheus_port)
     app = create_worker_app(name, settings)
     worker = faust.Worker(app, loglevel=loglevel or settings.worker_log_level, quiet=True)
+    if not sys.stdout.isatty():
+        worker.spinner = None  # its cursor escapes would litter logs
     worker.execute_from_commandline()

@@ -67,7 +67,8 @@ def _config_error(reason: str) -> GenerateError:
 class OpenAIConfig:
     """The backend's configuration; ``from_settings`` reads the ``openai_*`` settings."""
 
-    base_url: str = "https://api.openai.com/v1"
+    # repr=False: the URL may carry credentials (user:password@); ``endpoint`` is safe to show
+    base_url: str = field(default="https://api.openai.com/v1", repr=False)
     model: str = "gpt-4o-mini"
     api_key: SecretStr | None = None
     temperature: float = 0.2

@@ -118,11 +118,12 @@ def _region(name: str, node: AstFunction, text: SourceLines, newline: str, inden
     first = node.lineno
     last = node.end_lineno
     assert last is not None
-    # The comment and blank lines after the function: libcst may give some of them to the
-    # function's blocks (as their footers).
-    while last < len(text.lines) and _is_empty_line(text.line(last + 1)):
-        last += 1
     own_indent = text.indentation(first)
+    # The comment and blank lines after the function: libcst may give some of them to the
+    # function's blocks (as their footers); not from a comment left of the def on (libcst
+    # would not give back a comment left of a block it cannot see the start of).
+    while last < len(text.lines) and _is_empty_line(text.line(last + 1), len(own_indent)):
+        last += 1
     if not text.line(first)[len(own_indent) :].startswith(("def", "async")):
         raise _Unhandled  # a backslash between the decorators and ``def``, or the like
     # libcst takes the default indentation from the first indented line: that of the module.
@@ -136,6 +137,8 @@ def _region(name: str, node: AstFunction, text: SourceLines, newline: str, inden
         raise _Unhandled from error
     if module.default_indent != indent or module.default_newline != newline:
         raise _Unhandled
+    if module.code != wrapper + function_text:
+        raise _Unhandled  # the whole-module path renders it as libcst does
     statement: cst.BaseStatement = module.body[1]
     if own_indent:
         assert isinstance(statement, cst.If) and isinstance(statement.body, cst.IndentedBlock)
@@ -145,9 +148,12 @@ def _region(name: str, node: AstFunction, text: SourceLines, newline: str, inden
     return _Region(name, first, last, wrapper, module, statement)
 
 
-def _is_empty_line(line: str) -> bool:
+def _is_empty_line(line: str, indentation: int) -> bool:
+    """A blank line, or a comment line indented at least ``indentation``."""
     content = line.lstrip(" \t\f")
-    return not content.strip("\r\n") or content.startswith("#")
+    if not content.strip("\r\n"):
+        return True
+    return content.startswith("#") and len(line) - len(content) >= indentation
 
 
 class _Imports:
