@@ -1,0 +1,61 @@
+"""`codegen broker start|status|stop` on a real broker: data survives a restart."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.broker.local import LocalBroker, free_port
+from tests.fixtures import ROOT
+
+pytestmark = pytest.mark.integration
+
+
+def codegen(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pipeline", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        cwd=ROOT,
+    )
+
+
+def test_start_status_stop_and_restart_keep_the_data(tmp_path: Path) -> None:
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("KAFKA_BOOTSTRAP_SERVERS", "CODEGEN_BOOTSTRAP_SERVERS")
+    }
+    env.update(
+        CODEGEN_BROKER_DIR=str(tmp_path / "kafka"),
+        CODEGEN_BROKER_PORT=str(free_port()),
+        CODEGEN_CONTROLLER_PORT=str(free_port()),
+    )
+    # Reuse the jars of the test session instead of fetching them again.
+    LocalBroker(tmp_path, jars_dir=ROOT / ".kafka" / "libs").ensure_jars()
+    (tmp_path / "kafka").mkdir()
+    (tmp_path / "kafka" / "libs").symlink_to(ROOT / ".kafka" / "libs")
+    try:
+        assert codegen(env, "broker", "status").returncode == 1
+        started = codegen(env, "broker", "start")
+        assert started.returncode == 0, started.stderr + started.stdout
+        assert "Kafka is up" in started.stdout
+        meta = (tmp_path / "kafka" / "data" / "meta.properties").read_text()
+        assert codegen(env, "topics", "create").returncode == 0
+        assert codegen(env, "broker", "status").returncode == 0
+        assert codegen(env, "broker", "stop").returncode == 0
+        assert codegen(env, "broker", "status").returncode == 1
+        again = codegen(env, "broker", "start")
+        assert again.returncode == 0, again.stderr + again.stdout
+        assert (tmp_path / "kafka" / "data" / "meta.properties").read_text() == meta
+        recreated = codegen(env, "topics", "create")
+        assert "created 0 topic(s)" in recreated.stdout, "the topics survived the restart"
+    finally:
+        codegen(env, "broker", "stop")
