@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -148,6 +147,7 @@ def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) ->
         serve_prometheus(settings.prometheus_port)
     app = create_worker_app(name, settings)
     worker = faust.Worker(app, loglevel=loglevel or settings.worker_log_level, quiet=True)
-    if not sys.stdout.isatty():
-        worker.spinner = None  # its cursor escapes would litter logs
+    # The spinner litters logs with cursor escapes and turns the root logger to DEBUG, which
+    # costs every library's debug records on the hot path.
+    worker.spinner = None
     worker.execute_from_commandline()

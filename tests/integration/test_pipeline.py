@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,7 +20,7 @@ from pipeline.records import FileStored, GenerationRequest, RequestFailed
 from pipeline.settings import Settings
 from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
-from tests.fixtures import EXAMPLES
+from tests.fixtures import EXAMPLES, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -124,3 +128,43 @@ async def test_a_plain_json_producer_and_bad_records(
         Path(stored.artifact.path).read_text(encoding="utf-8")
         == inject_bodies(source, bodies).source
     )
+
+
+async def test_the_submit_command_waits_for_each_outcome(
+    pipeline_settings: Settings, workers_factory: Callable[..., Supervisor]
+) -> None:
+    workers_factory(pipeline_settings)
+    env = {**os.environ, **settings_env(pipeline_settings)}
+    single = await asyncio.to_thread(
+        subprocess.run,
+        [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "submit",
+            str(EXAMPLES / "inventory.py"),
+            "--output",
+            "cli/inventory.py",
+            "--wait",
+            "--timeout",
+            "240",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert single.returncode == 0, single.stdout + single.stderr
+    assert "stored" in single.stdout
+    assert (pipeline_settings.store_root / "cli" / "inventory.py").exists()
+    directory = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "pipeline", "submit", str(EXAMPLES), "--wait", "--timeout", "240"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert directory.returncode == 0, directory.stdout + directory.stderr
+    for module in EXAMPLES.glob("*.py"):
+        assert (pipeline_settings.store_root / module.name).exists()

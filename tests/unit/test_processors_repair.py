@@ -231,7 +231,7 @@ async def test_always_bad_replies_fail_with_validation_failed_after_max_attempts
 
 
 async def test_the_number_of_attempts_is_configurable(scripted_chain: Any) -> None:
-    server, chain = await scripted_chain(
+    _server, chain = await scripted_chain(
         Scripted({"per_second": [BROKEN, STILL_BROKEN]}), max_attempts=2
     )
     first = await chain.generated(await chain.stubs())
@@ -305,3 +305,19 @@ def _metric(outgoing: list[Any]) -> dict[str, Any]:
     assert metric.topic == "metrics"
     document: dict[str, Any] = json.loads(metric.value)
     return document
+
+
+async def test_a_reply_that_does_not_parse_is_repaired_too(scripted_chain: Any) -> None:
+    """Unparsable code is the validator's SYN001, not a terminal generation error."""
+    unparsable = "return TokenBucket(capacity=float(limit), rate=float(limit)"
+    server, chain = await scripted_chain(Scripted({"per_second": [unparsable]}))
+    first = await chain.generated(await chain.stubs())
+    routed = await chain.validate.process(first)
+    assert isinstance(routed, Routed)
+    repair = routed.record
+    assert isinstance(repair, StubsExtracted)
+    assert [(f.qualified_name, f.code) for f in repair.findings] == [("per_second", "SYN001")]
+    server.reset()
+    second = await chain.generated(repair)
+    assert len(server.completion_requests) == 1
+    assert isinstance(await chain.validate.process(second), CodeValidated)

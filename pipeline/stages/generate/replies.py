@@ -48,6 +48,7 @@ class ExtractedCode:
     code: str
     whole_def: bool
     fenced: bool
+    parses: bool = True
 
 
 @dataclass(frozen=True)
@@ -75,12 +76,48 @@ def extract_code(
         found = _best_block(blocks, name)
         if found is not None:
             return found
+        broken = _unparsable_answer(blocks, finish_reason)
+        if broken is not None:
+            return broken
         reason = f"none of the {len(blocks)} code block(s) of the reply parses as Python"
         raise _no_code(reason, finish_reason, reply=text)
     found = _from_unfenced(text, name)
     if found is not None:
         return found
     raise _no_code("the reply has no code block and no Python code", finish_reason, reply=text)
+
+
+def _unparsable_answer(blocks: list[_Block], finish_reason: str | None) -> ExtractedCode | None:
+    """A closed Python fence whose code does not parse is still the model's answer.
+
+    The validator reports its syntax error, and the repair loop sends that back to the model;
+    a reply cut at the token limit is not an answer.
+    """
+    if finish_reason == "length":
+        return None
+    candidates = [
+        b for b in blocks if b.python and b.closed and b.text.strip() and not _parses(b.text)
+    ]
+    if not candidates:
+        return None
+    block = max(candidates, key=lambda b: (len(b.text), -b.order))
+    code = textwrap.dedent(block.text).strip("\n") + "\n"
+    whole_def = re.match(r"\s*(async\s+)?def\s", code) is not None
+    return ExtractedCode(code, whole_def, fenced=True, parses=False)
+
+
+def _parses(text: str) -> bool:
+    code = textwrap.dedent(text)
+    wrapped = "async def _():\n" + textwrap.indent(code, "    ", lambda _: True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for candidate in (code, wrapped):
+            try:
+                ast.parse(candidate)
+            except (SyntaxError, ValueError):
+                continue
+            return True
+    return False
 
 
 def _no_code(reason: str, finish_reason: str | None, *, reply: str = "") -> GenerateError:

@@ -81,9 +81,15 @@ def test_fence_info_with_attributes() -> None:
     assert code_of(f"```{{.python}}\n{BODY}\n```").code == BODY
 
 
-def test_no_usable_fence_is_no_code() -> None:
+def test_a_python_fence_that_does_not_parse_goes_to_the_validator() -> None:
+    """Its syntax error is reported by the validator and repaired by the next attempt."""
+    found = code_of("```python\nreturn (1,\n```")
+    assert found.code == "return (1,\n" and not found.parses
+
+
+def test_an_unparsable_fence_of_another_language_is_no_code() -> None:
     with pytest.raises(GenerateError) as caught:
-        code_of("```python\ndef (:\n```")
+        code_of("```json\n{not python\n```")
     assert caught.value.code == "NO_CODE_IN_REPLY"
     assert "code block" in caught.value.message
 
@@ -299,7 +305,10 @@ def test_any_text_gives_code_or_no_code_in_reply(reply: str) -> None:
     except GenerateError as error:
         assert error.code == "NO_CODE_IN_REPLY"
     else:
-        ast.parse("async def _():\n" + textwrap.indent(found.code, "    ", lambda _: True))
+        if found.parses:
+            ast.parse("async def _():\n" + textwrap.indent(found.code, "    ", lambda _: True))
+        else:
+            assert found.fenced
 
 
 @settings(max_examples=200, deadline=None)
