@@ -222,19 +222,20 @@ def report(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=400)
     parser.add_argument("--light", type=int, default=40)
     parser.add_argument("--output", type=Path, default=ROOT / "bench" / "results" / "e2e.json")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     result = asyncio.run(main_async(args))
     markdown = report(result)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2) + "\n")
     args.output.with_suffix(".md").write_text(markdown + "\n")
     console.print(f"wrote {args.output}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())

@@ -1,0 +1,88 @@
+"""Show the stage benchmark's results: a rich table for the terminal, a markdown table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+_COLUMNS = (
+    "Stage",
+    "Median (wall / CPU)",
+    "p95 (wall / CPU)",
+    "Per stub, median (wall / CPU)",
+    "Target",
+    "Old budget",
+    "Met?",
+)
+
+
+def _ms(value: float) -> str:
+    return f"{value:.1f} ms" if value >= 1 else f"{value:.2f} ms"
+
+
+def _pair(stage: dict[str, Any], key: str) -> str:
+    return f"{_ms(stage['wall_ms'][key])} / {_ms(stage['cpu_ms'][key])}"
+
+
+def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
+    """One row per stage, in the order of ``_COLUMNS``."""
+    found: list[tuple[str, ...]] = []
+    for name, stage in results["stages"].items():
+        met = "yes" if stage["met"] else ("CPU only" if stage["met_cpu"] else "no")
+        found.append(
+            (
+                name,
+                _pair(stage, "median"),
+                _pair(stage, "p95"),
+                _pair(stage, "per_stub_median"),
+                f"≤ {stage['target_ms']:g} ms",
+                f"{stage['old_budget_ms']:g} ms",
+                met,
+            )
+        )
+    return found
+
+
+def _caption(results: dict[str, Any]) -> str:
+    config, corpus, env = results["config"], results["corpus"], results["environment"]
+    return (
+        f"{config['modules']} stdlib modules (median {corpus['median_lines_original']:g} lines, "
+        f"{corpus['median_lines_stubbed']:g} with {config['stubs_per_module']} stubs), "
+        f"{config['repetitions']} runs each; Python {env['python']}, {env['cpus']} CPUs. "
+        "Per file; met = median wall time within the target."
+    )
+
+
+def print_table(results: dict[str, Any], console: Console | None = None) -> None:
+    table = Table(title="Stage latency per file", caption=_caption(results))
+    for number, column in enumerate(_COLUMNS):
+        table.add_column(column, justify="left" if number == 0 else "right")
+    for row in rows(results):
+        style = {"yes": "green", "no": "red"}.get(row[-1], "yellow")
+        table.add_row(*row[:-1], f"[{style}]{row[-1]}[/{style}]")
+    (console or Console()).print(table)
+    validate = results["stages"].get("validate", {})
+    if "subprocess_cpu_ms" in validate:
+        (console or Console()).print(
+            "validate: the ruff subprocess adds "
+            f"{_ms(validate['subprocess_cpu_ms']['median'])} CPU (median), not in the CPU column"
+        )
+
+
+def render_markdown(results: dict[str, Any]) -> str:
+    """The table in GitHub markdown, with its caption below."""
+    lines = [
+        "| " + " | ".join(_COLUMNS) + " |",
+        "|" + "|".join([":---", *["---:"] * (len(_COLUMNS) - 1)]) + "|",
+    ]
+    lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
+    lines += ["", _caption(results)]
+    validate = results["stages"].get("validate", {})
+    if "subprocess_cpu_ms" in validate:
+        lines.append(
+            "Validate's CPU column leaves out its ruff subprocess: "
+            f"{_ms(validate['subprocess_cpu_ms']['median'])} more (median)."
+        )
+    return "\n".join(lines) + "\n"

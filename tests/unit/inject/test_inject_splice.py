@@ -1,0 +1,215 @@
+"""The splice path (ast to find, libcst on each function's text) against the whole-module path.
+
+Both must give the same result, or the same error, wherever the splice path applies; it keeps
+what lies outside the filled functions byte for byte even where libcst would not.
+"""
+
+from __future__ import annotations
+
+import ast
+import random
+import sysconfig
+from pathlib import Path
+from textwrap import dedent
+
+import pytest
+
+from pipeline.stages.inject import InjectError, inject_bodies, inject_whole_module
+from pipeline.stages.inject.locate import AstDefIndex
+from pipeline.stages.inject.splice import inject_spliced
+
+STDLIB = Path(sysconfig.get_paths()["stdlib"])
+
+BODIES = (
+    "return 1\n",
+    "import os\nimport json as _json\nfrom collections import OrderedDict\n\nreturn os.sep\n",
+    "from __future__ import annotations\nimport re, sys\n# why\nif sys:\n    return re\n# end\n",
+    "    x = 1  # one\n    for i in range(3):\n      x += i\n    return x\n",
+    "def {name}(self, *args):\n    '''Doc.'''\n    import string\n    return string.digits\n",
+)
+
+
+def _outcome(function: object, source: str, bodies: dict[str, str]) -> object:
+    assert callable(function)
+    try:
+        result = function(source, bodies)
+    except InjectError as error:
+        return (error.code, error.message)
+    return None if result is None else result.model_dump()
+
+
+def _same(source: str, bodies: dict[str, str]) -> None:
+    spliced = _outcome(inject_spliced, source, bodies)
+    assert spliced is not None, "the splice path gave up"
+    assert spliced == _outcome(inject_whole_module, source, bodies)
+
+
+MODULES = {
+    "starts_with_a_def": """\
+        # A header comment.
+
+        def f():
+            ...
+        """,
+    "docstring_only": '''\
+        """Doc."""
+        def f():
+            ...
+        ''',
+    "docstring_and_future": '''\
+        """Doc."""
+
+        from __future__ import annotations
+        # about f
+        def f():
+            ...
+        ''',
+    "imports_then_statement": """\
+        import os
+        X = 1
+        def f():
+            ...
+        """,
+    "imports_then_comment": """\
+        import os
+
+        # constants
+        X = 1
+
+
+        def f():
+            ...
+        """,
+    "semicolons": """\
+        import os; import sys
+        import re; X = 1
+        def f():
+            ...
+        """,
+    "nested_deep": """\
+        def outer():
+            class Inner:
+                def f(self):
+                    pass
+
+                # about g
+                def g(self): ...  # stub
+            # back in outer
+            return Inner
+        """,
+    "two_space_class_in_four_space_module": """\
+        def top():
+            return 0
+
+
+        class A:
+          def f(self): ...
+          def g(self):
+            if self:
+              return 1
+            # footer of g
+        # after A
+        """,
+    "decorated_and_overloaded": """\
+        from typing import overload
+        import functools
+
+
+        @overload
+        def f(x: int) -> int: ...
+        @overload
+        def f(x: str) -> str: ...
+        @functools.cache
+        # between
+        def f(x):
+            raise NotImplementedError
+        """,
+    "in_branches": """\
+        import sys
+
+        if sys.platform == "win32":
+            def only_here():
+                ...
+        else:
+            X = 2
+        try:
+            import fast
+        except ImportError:
+            def fallback():
+                ...
+        """,
+    "shadowing_names": """\
+        from json import loads as parse
+        for os in ():
+            pass
+
+
+        def f(text):
+            ...
+        """,
+}
+
+
+@pytest.mark.parametrize("label", sorted(MODULES))
+@pytest.mark.parametrize("template", range(len(BODIES)))
+def test_small_modules(label: str, template: int) -> None:
+    source = dedent(MODULES[label])
+    for variant in (source, source.replace("\n", "\r\n")):
+        names = list(AstDefIndex(ast.parse(variant)).defs)
+        for name in names:
+            _same(variant, {name: BODIES[template].replace("{name}", name.rsplit(".", 1)[-1])})
+
+
+def test_errors_are_the_same() -> None:
+    source = dedent(MODULES["in_branches"])
+    _same(source, {"only_heer": "return 1"})
+    _same(source, {"only_here": "return )"})
+    _same(source, {"only_here": "import os\n"})
+    _same("def f():\n    def g():\n        ...\n", {"f": "return 1", "f.<locals>.g": "return 2"})
+    _same("def f(): ...\ndef f(): ...\n", {"f": "return 1"})
+
+
+def test_text_outside_the_functions_is_kept_where_libcst_would_change_it() -> None:
+    source = "try:\n    pass\nexcept (ValueError) :\n    pass\n\n\ndef f():\n    ...\n"
+    result = inject_bodies(source, {"f": "return 1"})
+    assert result.source == source.replace("...", "return 1")
+
+
+def test_what_the_splice_path_does_not_handle_goes_the_whole_module_way() -> None:
+    form_feed = "\fdef f():\n    ...\n"
+    assert inject_spliced(form_feed, {"f": "return 1"}) is None
+    expected = inject_whole_module(form_feed, {"f": "return 1"})
+    assert inject_bodies(form_feed, {"f": "return 1"}) == expected
+    # libcst does not give this function back as written: the whole module is rendered.
+    odd = "def f():\n    try:\n        pass\n    except (ValueError) :\n        pass\n"
+    assert inject_spliced(odd, {"f": "return 1"}) is None
+    assert inject_bodies(odd, {"f": "return 1"}).source == "def f():\n    return 1\n"
+    with pytest.raises(InjectError) as caught:
+        inject_bodies("def f(:\n    ...\n", {"f": "return 1"})
+    assert caught.value.code == InjectError.SOURCE_SYNTAX_ERROR
+
+
+def _stdlib_sample() -> list[Path]:
+    paths = sorted(
+        p for p in STDLIB.rglob("*.py") if "site-packages" not in p.parts and "test" not in p.parts
+    )
+    return paths[:: max(1, len(paths) // 25)]
+
+
+@pytest.mark.parametrize("path", _stdlib_sample(), ids=lambda p: p.name)
+def test_stdlib_sample(path: Path) -> None:
+    try:
+        source = path.read_text(encoding="utf-8")
+        tree = ast.parse(source)
+    except (UnicodeDecodeError, SyntaxError):
+        pytest.skip("not a module this Python reads")
+    if "\f" in source or source.count("\n") > 2500:
+        pytest.skip("form feed or too long")
+    names = list(AstDefIndex(tree).defs)
+    rng = random.Random(path.name)
+    for template in BODIES:
+        chosen = rng.sample(names, min(len(names), 4))
+        bodies = {name: template.replace("{name}", name.rsplit(".", 1)[-1]) for name in chosen}
+        expected = _outcome(inject_whole_module, source, bodies)
+        spliced = _outcome(inject_spliced, source, bodies)
+        assert spliced is None or spliced == expected
