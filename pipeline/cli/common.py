@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import time
+import tokenize
+from pathlib import Path
 from typing import NoReturn
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pipeline.broker.local import BrokerError, LocalBroker
 from pipeline.broker.probe import broker_answers
@@ -17,8 +20,17 @@ errors = Console(stderr=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def read_source(file: Path) -> str:
+    """The file's text, decoded as Python decodes source (coding cookie, BOM)."""
+    try:
+        with tokenize.open(file) as handle:
+            return handle.read()
+    except (OSError, SyntaxError, UnicodeDecodeError) as error:
+        fail(f"cannot read {file}: {error}")
 
 
 def local_broker(settings: Settings) -> LocalBroker:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tokenize
 from pathlib import Path
 from typing import Annotated
 
@@ -12,27 +11,10 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from pipeline.cli.common import fail, read_source
 from pipeline.models.stubs import ExtractionResult
 from pipeline.settings import get_settings
 from pipeline.stages.extract import ExtractError, ExtractOptions, extract_stubs
-
-_err = Console(stderr=True)
-
-EXIT_USAGE = 2
-
-
-def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(EXIT_USAGE)
-
-
-def _read(file: Path) -> str:
-    """The file's text, decoded as Python decodes source (coding cookie, BOM)."""
-    try:
-        with tokenize.open(file) as handle:
-            return handle.read()
-    except (OSError, SyntaxError, UnicodeDecodeError) as error:
-        raise _fail(f"cannot read {file}: {error}") from error
 
 
 def _print_table(result: ExtractionResult, file: Path) -> None:
@@ -78,7 +60,7 @@ def extract_command(
 
     Exit status: 0 on success, 2 when the file cannot be read or parsed or a marker is invalid.
     """
-    source = _read(file)
+    source = read_source(file)
     settings = get_settings()
     options = ExtractOptions(
         markers=marker or list(settings.stub_markers),
@@ -87,7 +69,7 @@ def extract_command(
     try:
         result = extract_stubs(source, options, path=str(file))
     except ExtractError as error:
-        raise _fail(str(error)) from error
+        fail(str(error))
     if json_output:
         typer.echo(result.model_dump_json(indent=2))
     else:

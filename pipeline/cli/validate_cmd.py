@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import tokenize
 from pathlib import Path
 from typing import Annotated
 
@@ -11,29 +10,14 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipeline.cli.common import fail, read_source
 from pipeline.models.findings import Severity, ValidationReport
 from pipeline.settings import get_settings
 from pipeline.stages.validate import ValidateError, ValidateOptions, parse_rules, validate_source
 
 _out = Console()
-_err = Console(stderr=True)
 
 EXIT_FINDINGS = 1
-EXIT_USAGE = 2
-
-
-def _fail(message: str) -> typer.Exit:
-    _err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-    return typer.Exit(EXIT_USAGE)
-
-
-def _read(file: Path) -> str:
-    """The file's text, decoded as Python decodes source (coding cookie, BOM)."""
-    try:
-        with tokenize.open(file) as handle:
-            return handle.read()
-    except (OSError, SyntaxError, UnicodeDecodeError) as error:
-        raise _fail(f"cannot read {file}: {error}") from error
 
 
 def _print_table(report: ValidationReport, file: Path) -> None:
@@ -77,8 +61,8 @@ def validate_command(
     try:
         selected = parse_rules(rules)
     except ValueError as error:
-        raise _fail(str(error)) from error
-    source = _read(file)
+        fail(str(error))
+    source = read_source(file)
     settings = get_settings()
     options = ValidateOptions(
         rules=selected,
@@ -89,7 +73,7 @@ def validate_command(
     try:
         report = validate_source(source, options, filename=file.name)
     except ValidateError as error:
-        raise _fail(str(error)) from error
+        fail(str(error))
     if json_output:
         typer.echo(report.model_dump_json(indent=2))
     else:
