@@ -132,7 +132,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             controller_port=free_port(),
             jars_dir=ROOT / ".kafka" / "libs",
         )
-        broker.start(timeout=180)
+        await asyncio.to_thread(broker.start, timeout=180)
         bootstrap = broker.bootstrap
     settings = Settings(
         bootstrap_servers=bootstrap,
@@ -166,7 +166,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             supervisor.stop()
     finally:
         if broker is not None:
-            broker.stop()
+            await asyncio.to_thread(broker.stop)
     in_process_light = local["latency_ms"]["p50"]
     hop_ms = (kafka["light_load_latency_ms"]["p50"] - in_process_light) / TOPIC_HOPS
     return {

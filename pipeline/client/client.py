@@ -49,7 +49,7 @@ class PipelineClient:
     async def start(self) -> None:
         options = aiokafka_options(self.settings)
         self._producer = AIOKafkaProducer(
-            **options, acks="all", linger_ms=5, max_request_size=MAX_MESSAGE_BYTES
+            **options, acks="all", linger_ms=0, max_request_size=MAX_MESSAGE_BYTES
         )
         await self._producer.start()
         self._consumer = AIOKafkaConsumer(**options, enable_auto_commit=False)
