@@ -30,7 +30,7 @@ from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
 from tests.fixtures import EXAMPLES, ROOT, settings_env
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 REQUESTS = int(os.environ.get("CODEGEN_CHAOS_REQUESTS", "2000"))
 KILLS = int(os.environ.get("CODEGEN_CHAOS_KILLS", "6"))
