@@ -1,9 +1,10 @@
-"""Benchmarks: ``python -m bench [stages|reducer|generate|e2e] [options]`` (``stages`` by default).
+"""Benchmarks: ``python -m bench [NAME] [options]``, ``stages`` by default.
 
 - ``stages``: latency of the extract, validate, inject and store stages (``bench.bench_stages``);
 - ``reducer``: throughput of the metrics fold (``bench.bench_reducer``);
 - ``generate``: a generate worker's throughput and latency (``bench.bench_generate``);
-- ``e2e``: the whole pipeline in-process and through Kafka (``bench.bench_e2e``).
+- ``e2e``: the whole pipeline in-process and through Kafka (``bench.bench_e2e``);
+- ``metrics-kafka``: the reducer through Kafka into its tables (``bench.bench_metrics_kafka``).
 
 The options after the benchmark's name go to it (``python -m bench stages --help``).
 """
@@ -20,6 +21,7 @@ BENCHMARKS = {
     "reducer": "bench.bench_reducer",
     "generate": "bench.bench_generate",
     "e2e": "bench.bench_e2e",
+    "metrics-kafka": "bench.bench_metrics_kafka",
 }
 
 
