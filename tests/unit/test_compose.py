@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pipeline.catalogue import STAGES
+from pipeline.catalogue import STAGES, WORKERS
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -18,8 +18,8 @@ COMPOSE = ROOT / "docker-compose.yml"
 
 def test_every_stage_has_a_scalable_worker_service() -> None:
     services = yaml.safe_load(COMPOSE.read_text())["services"]
-    assert {"kafka", "topics", *STAGES} <= services.keys()
-    for stage in STAGES:
+    assert {"kafka", "topics", *WORKERS} <= services.keys()
+    for stage in WORKERS:
         service = services[stage]
         assert service["command"] == ["worker", stage]
         assert "container_name" not in service and "ports" not in service, "would block --scale"
