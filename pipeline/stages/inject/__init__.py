@@ -15,7 +15,12 @@ from collections.abc import Mapping
 
 import libcst as cst
 
-from pipeline.stages.inject.body import parse_body, syntax_error_location
+from pipeline.stages.inject.body import (
+    many_bool_operators,
+    parse_body,
+    syntax_error_location,
+    too_deep,
+)
 from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.locate import DefIndex
 from pipeline.stages.inject.models import InjectionResult
@@ -32,24 +37,22 @@ def inject_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult:
     Raises ``InjectError`` (``SOURCE_SYNTAX_ERROR``, ``NAME_NOT_FOUND``, ``AMBIGUOUS_NAME``,
     ``OVERLAPPING_TARGETS``, ``BODY_SYNTAX_ERROR``).
     """
-    spliced = inject_spliced(source, bodies)
-    if spliced is not None:
-        return spliced
-    return inject_whole_module(source, bodies)
+    if many_bool_operators(source):  # the splice parses the module's functions with libcst
+        _refuse_deep_nesting(source)
+    try:
+        spliced = inject_spliced(source, bodies)
+        return spliced if spliced is not None else inject_whole_module(source, bodies)
+    except (RecursionError, MemoryError) as error:  # ast or libcst's visitors gave up
+        raise _source_error(1, "the module is nested too deeply to parse") from error
 
 
 def inject_whole_module(source: str, bodies: Mapping[str, str]) -> InjectionResult:
     """``inject_bodies`` with libcst parsing and rendering the whole module."""
+    _refuse_deep_nesting(source)
     try:
         module = cst.parse_module(source)
     except cst.ParserSyntaxError as error:
-        line, reason = syntax_error_location(source, error)
-        raise InjectError(
-            f"the module does not parse: line {line}: {reason}",
-            code=InjectError.SOURCE_SYNTAX_ERROR,
-            line=line,
-            reason=reason,
-        ) from error
+        raise _source_error(*syntax_error_location(source, error)) from error
     index = DefIndex()
     module.visit(index)
     targets = index.find(bodies)
@@ -74,4 +77,20 @@ def inject_whole_module(source: str, bodies: Mapping[str, str]) -> InjectionResu
         filled=list(bodies),
         body_lines={name: body_lines[name] for name in bodies},
         added_imports=injector.added_imports(),
+    )
+
+
+def _refuse_deep_nesting(source: str) -> None:
+    """libcst would crash the process on it (see ``body.too_deep``)."""
+    hazard = too_deep(source)
+    if hazard is not None:
+        raise _source_error(*hazard)
+
+
+def _source_error(line: int, reason: str) -> InjectError:
+    return InjectError(
+        f"the module does not parse: line {line}: {reason}",
+        code=InjectError.SOURCE_SYNTAX_ERROR,
+        line=line,
+        reason=reason,
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -99,11 +100,69 @@ def _first_code_indent(text: str) -> str | None:
 def _parse(
     text: str, config: cst.PartialParserConfig, qualified_name: str, *, line_offset: int
 ) -> cst.Module:
+    hazard = too_deep(text, MAX_BODY_DEPTH)
+    if hazard is not None:
+        raise _body_error(qualified_name, hazard[0] - line_offset, hazard[1])
     try:
         return cst.parse_module(text, config)
     except cst.ParserSyntaxError as error:
         line, reason = syntax_error_location(text, error)
         raise _body_error(qualified_name, line - line_offset, reason) from error
+
+
+# libcst recurses once per nesting level: its Python visitors hit the recursion limit some
+# 300 levels deep (RecursionError), and its native parser, some thousands of levels deep
+# (about 1,200 nested brackets, 6,000 chained attributes or `and`s), overflows the thread's
+# stack: the process dies of SIGSEGV, no exception is raised. CPython's parser refuses such
+# code first (too many nested parentheses, RecursionError, MemoryError: its limit is about
+# 3,000 levels), except a long `and`/`or` chain, which is flat in `ast` and nested in libcst.
+_SHORT_TEXT = 1_000
+"""Characters: shorter text cannot nest deep enough to overflow libcst's parser."""
+_MAX_DEPTH = 4_000
+"""The deepest nesting let through to libcst's parser, a chain of n `and`s being n levels."""
+MAX_BODY_DEPTH = 200
+"""The deepest nesting of generated code: libcst's visitors must walk it."""
+_BOOL_WORDS = re.compile(r"\b(?:and|or)\b")
+
+
+def many_bool_operators(text: str) -> bool:
+    """Cheap: whether ``text`` may hold `and`/`or` chains that add up to a dangerous depth."""
+    return len(text) >= _SHORT_TEXT and len(_BOOL_WORDS.findall(text)) >= _MAX_DEPTH - 3_000
+
+
+def too_deep(text: str, max_depth: int = _MAX_DEPTH) -> tuple[int, str] | None:
+    """(line, reason) when ``text`` nests deeper than libcst can safely parse, else None.
+
+    Text that does not parse for another reason is left to libcst, which reports it.
+    """
+    if len(text) < min(_SHORT_TEXT, max_depth):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            tree = ast.parse(text)
+    except (RecursionError, MemoryError):
+        return 1, "the code is nested too deeply to parse"
+    except SyntaxError as error:
+        if "too many nested parentheses" in error.msg:
+            return error.lineno or 1, error.msg
+        return None
+    except ValueError:  # null bytes
+        return None
+    if max_depth >= _MAX_DEPTH and not many_bool_operators(text):
+        return None  # what CPython's parser accepts is shallower
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, ast.BoolOp):
+            depth += len(node.values) - 1
+        if depth > max_depth:
+            return getattr(node, "lineno", 1), (
+                f"the code nests over {max_depth} levels deep (each operand of an `and`/`or` "
+                "chain is a level), more than the inject stage handles"
+            )
+        stack.extend((child, depth + 1) for child in ast.iter_child_nodes(node))
+    return None
 
 
 def syntax_error_location(text: str, error: cst.ParserSyntaxError) -> tuple[int, str]:
