@@ -64,7 +64,7 @@ def events(count: int) -> list[bytes]:
 async def counted(port: int) -> int | None:
     try:
         async with httpx.AsyncClient(timeout=2) as http:
-            response = await http.get(f"http://127.0.0.1:{port}/windows/")
+            response = await http.get(f"http://127.0.0.1:{port}/windows/?kind=weekly")
         windows = response.json()["windows"]
     except (httpx.HTTPError, ValueError, KeyError):
         return None
@@ -112,6 +112,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "CODEGEN_METRICS_DIR": str(settings.metrics_dir),
             "CODEGEN_METRICS_WEB_PORT": str(settings.metrics_web_port),
             "CODEGEN_METRICS_GRACE_SECONDS": str(settings.metrics_grace_seconds),
+            "CODEGEN_METRICS_BATCH": os.environ.get("CODEGEN_METRICS_BATCH", "500"),
         }
         supervisor = Supervisor({"metrics": 1}, env=env)
         supervisor.start()

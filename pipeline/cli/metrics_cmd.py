@@ -15,9 +15,9 @@ from pipeline.metrics import WindowKind
 from pipeline.settings import Settings, get_settings
 
 
-def open_windows(settings: Settings) -> list[dict[str, Any]] | None:
-    """The reducer's open windows, or None when no reducer answers."""
-    url = f"http://127.0.0.1:{settings.metrics_web_port}/windows/"
+def open_windows(settings: Settings, kind: str) -> list[dict[str, Any]] | None:
+    """The reducer's open windows of ``kind``, or None when no reducer answers."""
+    url = f"http://127.0.0.1:{settings.metrics_web_port}/windows/?kind={kind}"
     try:
         response = httpx.get(url, timeout=3.0)
         response.raise_for_status()
@@ -48,7 +48,7 @@ def metrics_command(
 ) -> None:
     """Show the current and recent metrics windows."""
     settings = get_settings()
-    live = open_windows(settings)
+    live = open_windows(settings, window.value)
     rows = [r for r in (live or []) if r["window"]["kind"] == window.value]
     rows += closed_windows(settings, window.value, recent)
     if json_output:

@@ -148,11 +148,17 @@ def create_metrics_app(settings: Settings) -> faust.App:
 
     @app.page("/windows/")  # type: ignore[untyped-decorator]
     async def open_windows(web: Any, request: Any) -> Any:
-        """The open windows' summaries, newest first: what ``codegen metrics`` shows."""
+        """The open windows' summaries, newest first: what ``codegen metrics`` shows.
+
+        ``?kind=hourly`` limits it to one kind of window.
+        """
         state = meta.get(META_KEY) or {"watermark": None, "open": []}
+        kind = request.query.get("kind")
         rows = []
         for text in sorted(state["open"], reverse=True):
             key = WindowKey.parse(text)
+            if kind and key.kind != kind:
+                continue
             window_state, _ = windows.get(key)
             rows.append(
                 {
