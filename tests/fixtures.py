@@ -136,11 +136,12 @@ def workers_factory() -> Iterator[Callable[..., Supervisor]]:
         counts: dict[str, int] | None = None,
         env: dict[str, str] | None = None,
     ) -> Supervisor:
-        """``env``: more variables for the workers (e.g. Faust's ``BROKER_SESSION_TIMEOUT``)."""
+        """Every worker once by default; ``env`` adds variables (e.g. Faust's
+        ``BROKER_SESSION_TIMEOUT``)."""
         environment = {**settings_env(settings), **(env or {})}
-        supervisor = Supervisor(counts or {}, env=environment)
-        if counts is None:
-            supervisor = Supervisor(env=environment)
+        supervisor = (
+            Supervisor(env=environment) if counts is None else Supervisor(counts, env=environment)
+        )
         supervisor.start()
         started.append(supervisor)
         return supervisor
