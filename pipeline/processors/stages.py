@@ -58,9 +58,6 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
         extraction = extract_stubs(record.source, options, path=record.output_path)
         return StubsExtracted(**_carry(record), request=record, extraction=extraction)
 
-    def stub_count(self, record: GenerationRequest) -> int:
-        return 0
-
 
 class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
     """First attempts from ``stubs``, repairs from ``repairs``: only failing stubs are redone."""
