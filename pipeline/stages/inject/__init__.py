@@ -44,6 +44,9 @@ def inject_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult:
         return spliced if spliced is not None else inject_whole_module(source, bodies)
     except (RecursionError, MemoryError) as error:  # ast or libcst's visitors gave up
         raise _source_error(1, "the module is nested too deeply to parse") from error
+    except UnicodeEncodeError as error:  # a lone surrogate in the module's text
+        line = source.count("\n", 0, error.start) + 1
+        raise _source_error(line, "the module holds a character UTF-8 cannot encode") from error
 
 
 def inject_whole_module(source: str, bodies: Mapping[str, str]) -> InjectionResult:

@@ -108,6 +108,10 @@ def _parse(
     except cst.ParserSyntaxError as error:
         line, reason = syntax_error_location(text, error)
         raise _body_error(qualified_name, line - line_offset, reason) from error
+    except UnicodeEncodeError as error:  # a lone surrogate: no source file can hold it
+        line = text.count("\n", 0, error.start) + 1
+        reason = f"character {text[error.start]!r} cannot be encoded as UTF-8"
+        raise _body_error(qualified_name, line - line_offset, reason) from error
 
 
 # libcst recurses once per nesting level: its Python visitors hit the recursion limit some

@@ -99,3 +99,17 @@ def test_overlapping_targets() -> None:
 def test_str_has_code_and_message() -> None:
     error = _error(SOURCE, {"nope": "return 1"})
     assert str(error).startswith("NAME_NOT_FOUND: no function 'nope'")
+
+
+def test_a_lone_surrogate_in_a_body_is_a_body_syntax_error() -> None:
+    """Found by fuzzing: libcst raised UnicodeEncodeError."""
+    with pytest.raises(InjectError) as caught:
+        inject_bodies("def f():\n    ...\n", {"f": "x = '\ud800'\n"})
+    assert caught.value.code == InjectError.BODY_SYNTAX_ERROR
+
+
+def test_a_lone_surrogate_in_the_module_is_a_source_syntax_error() -> None:
+    with pytest.raises(InjectError) as caught:
+        inject_bodies("def f():\n    ...\n\nx = '\ud800'\n", {"f": "return 1"})
+    assert caught.value.code == InjectError.SOURCE_SYNTAX_ERROR
+    assert "line 4" in caught.value.message
