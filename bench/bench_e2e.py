@@ -12,7 +12,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -22,8 +21,9 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from bench.cluster import kafka_cluster
 from pipeline.broker.admin import ensure_topics
-from pipeline.broker.local import LocalBroker, free_port
+from pipeline.broker.local import free_port
 from pipeline.client import PipelineClient, build_request
 from pipeline.processors import Routed, build_processors
 from pipeline.records import FileStored, GenerationRequest
@@ -123,26 +123,15 @@ async def through_kafka(
 
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="codegen-bench-"))
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    broker = None
-    if not bootstrap:
-        broker = LocalBroker(
-            work / "kafka",
-            port=free_port(),
-            controller_port=free_port(),
-            jars_dir=ROOT / ".kafka" / "libs",
+    async with kafka_cluster(work) as bootstrap:
+        settings = Settings(
+            bootstrap_servers=bootstrap,
+            topic_prefix=f"bench{int(time.time())}.",
+            store_root=work / "store",
+            state_dir=work / "state",
+            metrics_dir=work / "metrics",
+            metrics_web_port=free_port(),
         )
-        await asyncio.to_thread(broker.start, timeout=180)
-        bootstrap = broker.bootstrap
-    settings = Settings(
-        bootstrap_servers=bootstrap,
-        topic_prefix=f"bench{int(time.time())}.",
-        store_root=work / "store",
-        state_dir=work / "state",
-        metrics_dir=work / "metrics",
-        metrics_web_port=free_port(),
-    )
-    try:
         local = await in_process(
             settings.model_copy(update={"store_root": work / "inproc"}),
             workload(args.requests, "inproc"),
@@ -164,9 +153,6 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
             )
         finally:
             supervisor.stop()
-    finally:
-        if broker is not None:
-            await asyncio.to_thread(broker.stop)
     in_process_light = local["latency_ms"]["p50"]
     hop_ms = (kafka["light_load_latency_ms"]["p50"] - in_process_light) / TOPIC_HOPS
     return {

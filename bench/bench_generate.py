@@ -42,9 +42,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from bench.cluster import kafka_cluster
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.connection import aiokafka_options
-from pipeline.broker.local import LocalBroker, free_port
 from pipeline.catalogue import TOPICS, topic_name
 from pipeline.records import GenerationRequest, StubsExtracted, encode
 from pipeline.settings import Settings
@@ -349,34 +349,19 @@ async def main_async(args: argparse.Namespace) -> int:
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     levels_wanted = [int(x) for x in args.inflight.split(",") if x.strip()]
     workdir = Path(tempfile.mkdtemp(prefix="bench-generate-"))
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get(
-        "CODEGEN_BOOTSTRAP_SERVERS"
-    )
-    broker: LocalBroker | None = None
-    if not bootstrap:
-        broker = LocalBroker(
-            workdir / "kafka",
-            port=free_port(),
-            controller_port=free_port(),
-            jars_dir=ROOT / ".kafka" / "libs",
-        )
-        print(f"starting a local broker on {broker.bootstrap} ...", file=sys.stderr)
-        await asyncio.to_thread(broker.start, timeout=180)
-        bootstrap = broker.bootstrap
     server = LLMServer(latency=args.latency, default=fenced(BODY), backlog=4096)
     server.start_in_thread()
     levels: list[Level] = []
     try:
-        for inflight in levels_wanted:
-            count = records_for(inflight, args.latency, args.seconds, args.requests)
-            print(f"in flight {inflight}: {count} records ...", file=sys.stderr)
-            level = await run_level(bootstrap, server, inflight, count, workdir, args.profile)
-            levels.append(level)
-            print(table([level]).splitlines()[-1], file=sys.stderr)
+        async with kafka_cluster(workdir) as bootstrap:
+            for inflight in levels_wanted:
+                count = records_for(inflight, args.latency, args.seconds, args.requests)
+                print(f"in flight {inflight}: {count} records ...", file=sys.stderr)
+                level = await run_level(bootstrap, server, inflight, count, workdir, args.profile)
+                levels.append(level)
+                print(table([level]).splitlines()[-1], file=sys.stderr)
     finally:
         server.stop_in_thread()
-        if broker is not None:
-            await asyncio.to_thread(broker.stop)
         shutil.rmtree(workdir, ignore_errors=True)
 
     print(table(levels))

@@ -22,8 +22,9 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
 
+from bench.cluster import kafka_cluster
 from pipeline.broker.admin import ensure_topics
-from pipeline.broker.local import LocalBroker, free_port
+from pipeline.broker.local import free_port
 from pipeline.catalogue import topic_name
 from pipeline.records import MetricsEvent, Outcome, encode
 from pipeline.settings import Settings
@@ -74,27 +75,15 @@ async def counted(port: int) -> int | None:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="codegen-bench-metrics-"))
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    broker = None
-    if not bootstrap:
-        broker = LocalBroker(
-            work / "kafka",
-            port=free_port(),
-            controller_port=free_port(),
-            jars_dir=ROOT / ".kafka" / "libs",
+    async with kafka_cluster(work) as bootstrap:
+        settings = Settings(
+            bootstrap_servers=bootstrap,
+            topic_prefix=f"benchm{int(time.time())}.",
+            state_dir=work / "state",
+            metrics_dir=work / "metrics",
+            metrics_web_port=free_port(),
+            metrics_grace_seconds=10 * 86_400.0,  # keep every window open: all are counted
         )
-        await asyncio.to_thread(broker.start, timeout=180)
-        bootstrap = broker.bootstrap
-    settings = Settings(
-        bootstrap_servers=bootstrap,
-        topic_prefix=f"benchm{int(time.time())}.",
-        state_dir=work / "state",
-        metrics_dir=work / "metrics",
-        metrics_web_port=free_port(),
-        metrics_grace_seconds=10 * 86_400.0,  # keep every window open: all are counted
-    )
-    supervisor = None
-    try:
         await ensure_topics(settings)
         producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1_000_000
@@ -116,25 +105,23 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         }
         supervisor = Supervisor({"metrics": 1}, env=env)
         supervisor.start()
-        first: tuple[float, int] | None = None
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline:
-            seen = await counted(settings.metrics_web_port)
-            if seen:
-                now = time.perf_counter()
-                if first is None:
-                    first = (now, seen)
-                if seen >= args.events:
-                    break
-            await asyncio.sleep(0.25)
-        assert first is not None and seen is not None and seen >= args.events, seen
-        elapsed = now - first[0]
-        folded = seen - first[1]
-    finally:
-        if supervisor is not None:
+        try:
+            first: tuple[float, int] | None = None
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                seen = await counted(settings.metrics_web_port)
+                if seen:
+                    now = time.perf_counter()
+                    if first is None:
+                        first = (now, seen)
+                    if seen >= args.events:
+                        break
+                await asyncio.sleep(0.25)
+            assert first is not None and seen is not None and seen >= args.events, seen
+            elapsed = now - first[0]
+            folded = seen - first[1]
+        finally:
             supervisor.stop()
-        if broker is not None:
-            await asyncio.to_thread(broker.stop)
     return {
         "events": args.events,
         "measured_events": folded,

@@ -1,0 +1,35 @@
+"""The Kafka cluster a benchmark runs on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from pipeline.broker.local import LocalBroker, free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@contextlib.asynccontextmanager
+async def kafka_cluster(work: Path) -> AsyncIterator[str]:
+    """KAFKA_BOOTSTRAP_SERVERS when set, else a local broker on free ports, stopped at the end."""
+    configured = os.environ.get("KAFKA_BOOTSTRAP_SERVERS") or os.environ.get(
+        "CODEGEN_BOOTSTRAP_SERVERS"
+    )
+    if configured:
+        yield configured
+        return
+    broker = LocalBroker(
+        work / "kafka",
+        port=free_port(),
+        controller_port=free_port(),
+        jars_dir=ROOT / ".kafka" / "libs",
+    )
+    await asyncio.to_thread(broker.start, timeout=180)
+    try:
+        yield broker.bootstrap
+    finally:
+        await asyncio.to_thread(broker.stop)
