@@ -57,28 +57,41 @@ _SCOPE_BLOCKS = (
 
 def alias_keys(statement: cst.Import | cst.ImportFrom) -> list[tuple[ImportKey, Binding, str]]:
     """For each imported name: its key, what it binds, and the name it binds."""
-    found: list[tuple[ImportKey, Binding, str]] = []
     if isinstance(statement, cst.Import):
-        for alias in statement.names:
-            dotted = get_full_name_for_node(alias.name) or ""
-            asname = _asname(alias)
-            key = ("import", dotted, asname or "")
-            if asname:
-                found.append((key, ("module", dotted), asname))
-            else:
-                top = dotted.split(".", 1)[0]
-                found.append((key, ("module", top), top))
-        return found
+        names = [(get_full_name_for_node(a.name) or "", _asname(a)) for a in statement.names]
+        return _import_keys(names)
     module = "." * len(statement.relative)
     if statement.module is not None:
         module += get_full_name_for_node(statement.module) or ""
     if isinstance(statement.names, cst.ImportStar):
-        return [(("from", module, "*", ""), ("star", module), "*")]
-    for alias in statement.names:
-        name = get_full_name_for_node(alias.name) or ""
-        asname = _asname(alias)
-        found.append((("from", module, name, asname or ""), ("from", module, name), asname or name))
+        return _from_keys(module, None)
+    names = [(get_full_name_for_node(a.name) or "", _asname(a)) for a in statement.names]
+    return _from_keys(module, names)
+
+
+def _import_keys(names: list[tuple[str, str | None]]) -> list[tuple[ImportKey, Binding, str]]:
+    """``import a.b`` binds ``a``; ``import a.b as c`` binds ``c`` to the module ``a.b``."""
+    found: list[tuple[ImportKey, Binding, str]] = []
+    for dotted, asname in names:
+        key = ("import", dotted, asname or "")
+        if asname:
+            found.append((key, ("module", dotted), asname))
+        else:
+            top = dotted.split(".", 1)[0]
+            found.append((key, ("module", top), top))
     return found
+
+
+def _from_keys(
+    module: str, names: list[tuple[str, str | None]] | None
+) -> list[tuple[ImportKey, Binding, str]]:
+    """``from module import ...``; ``names`` None for ``import *``."""
+    if names is None:
+        return [(("from", module, "*", ""), ("star", module), "*")]
+    return [
+        (("from", module, name, asname or ""), ("from", module, name), asname or name)
+        for name, asname in names
+    ]
 
 
 def _asname(alias: cst.ImportAlias) -> str | None:
@@ -443,24 +456,11 @@ def _joined_string(group: list[ast.stmt]) -> bool:
 
 def ast_alias_keys(statement: ast.Import | ast.ImportFrom) -> list[tuple[ImportKey, Binding, str]]:
     """``alias_keys`` of an ``ast`` import."""
-    found: list[tuple[ImportKey, Binding, str]] = []
+    names = [(alias.name, alias.asname) for alias in statement.names]
     if isinstance(statement, ast.Import):
-        for alias in statement.names:
-            dotted, asname = alias.name, alias.asname
-            key = ("import", dotted, asname or "")
-            if asname:
-                found.append((key, ("module", dotted), asname))
-            else:
-                top = dotted.split(".", 1)[0]
-                found.append((key, ("module", top), top))
-        return found
+        return _import_keys(names)
     module = "." * statement.level + (statement.module or "")
-    if statement.names[0].name == "*":
-        return [(("from", module, "*", ""), ("star", module), "*")]
-    for alias in statement.names:
-        name, asname = alias.name, alias.asname
-        found.append((("from", module, name, asname or ""), ("from", module, name), asname or name))
-    return found
+    return _from_keys(module, None if names[0][0] == "*" else names)
 
 
 def _collect_ast_bindings(statements: list[ast.stmt], bindings: dict[str, set[Binding]]) -> None:
