@@ -15,8 +15,8 @@ from pipeline.broker.local import BrokerError, LocalBroker
 from pipeline.broker.probe import broker_answers
 from pipeline.settings import Settings
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # messages keep whole lines; tables still fit the width
+errors = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2) -> NoReturn:

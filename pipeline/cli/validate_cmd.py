@@ -15,7 +15,7 @@ from pipeline.models.findings import Severity, ValidationReport
 from pipeline.settings import get_settings
 from pipeline.stages.validate import ValidateError, ValidateOptions, parse_rules, validate_source
 
-_out = Console()
+_out = Console(soft_wrap=True)
 
 EXIT_FINDINGS = 1
 

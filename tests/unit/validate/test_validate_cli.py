@@ -55,6 +55,16 @@ def test_clean_file_exits_zero(app: typer.Typer, tmp_path: Path) -> None:
     assert "no findings" in output
 
 
+def test_messages_keep_whole_lines_on_a_narrow_terminal(
+    app: typer.Typer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "20")
+    path = write(tmp_path, CLEAN)
+    code, output = invoke(app, str(path))
+    assert code == 0, output
+    assert f"{path}: no findings" in output.splitlines()
+
+
 def test_errors_exit_one_and_print_a_table(app: typer.Typer, tmp_path: Path) -> None:
     code, output = invoke(app, str(write(tmp_path, VULNERABLE)))
     assert code == 1
