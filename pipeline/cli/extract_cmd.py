@@ -18,7 +18,7 @@ from pipeline.stages.extract import ExtractError, ExtractOptions, extract_stubs
 
 
 def _print_table(result: ExtractionResult, file: Path) -> None:
-    out = Console()  # made per call, so it measures the terminal it prints to
+    out = Console(soft_wrap=True)  # made per call, so it measures the terminal it prints to
     if not result.stubs:
         out.print(f"{escape(str(file))}: no stubs")
         return

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pipeline.stages.generate.base import GenerateError
+from pipeline.stages.syntax_tree import parse_or_none
 
 NO_CODE_IN_REPLY = "NO_CODE_IN_REPLY"
 
@@ -255,7 +256,7 @@ class _Code:
 def _usable(raw: str, name: str) -> _Code | None:
     """The normalised code if it parses and does something; whole defs are recognised."""
     for candidate in _normalisations(raw):
-        tree = _parse(candidate)
+        tree = parse_or_none(candidate)
         if tree is not None:
             function = _find_def(tree, name)
             if function is not None:
@@ -298,18 +299,9 @@ def _strip_console_prompts(text: str) -> str:
     return "\n".join(kept)
 
 
-def _parse(code: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ast.parse(code)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return None
-
-
 def _parse_body(code: str) -> list[ast.stmt] | None:
     """The statements of ``code`` read as the body of an async function."""
-    tree = _parse("async def __body__():\n" + textwrap.indent(code, "    ", lambda _: True))
+    tree = parse_or_none("async def __body__():\n" + textwrap.indent(code, "    ", lambda _: True))
     if tree is None or not tree.body:
         return None
     function = tree.body[0]

@@ -155,6 +155,11 @@ def too_deep(text: str, max_depth: int = _MAX_DEPTH) -> tuple[int, str] | None:
         return None
     if max_depth >= _MAX_DEPTH and not many_bool_operators(text):
         return None  # what CPython's parser accepts is shallower
+    return tree_too_deep(tree, max_depth)
+
+
+def tree_too_deep(tree: ast.AST, max_depth: int) -> tuple[int, str] | None:
+    """(line, reason) when the parsed code nests deeper than ``max_depth`` for libcst."""
     stack: list[tuple[ast.AST, int]] = [(tree, 0)]
     while stack:
         node, depth = stack.pop()

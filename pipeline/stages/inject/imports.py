@@ -24,6 +24,7 @@ from libcst.helpers import get_full_name_for_node
 from pipeline.stages.inject.body import IMPORT_LINE, leading_lines
 from pipeline.stages.inject.locate import statement_blocks
 from pipeline.stages.inject.text import SourceLines
+from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS
 
 ImportKey = tuple[str, ...]
 """What one imported name is: ("import", dotted, asname) or ("from", module, name, asname)."""
@@ -365,16 +366,16 @@ class TopLevelLayout:
         groups: list[list[ast.stmt]] = []
         previous: ast.stmt | None = None
         for statement in tree.body:
-            simple = not isinstance(statement, _COMPOUND)
+            simple = not isinstance(statement, COMPOUND_STATEMENTS)
             if (
                 previous is not None
                 and simple
-                and not isinstance(previous, _COMPOUND)
+                and not isinstance(previous, COMPOUND_STATEMENTS)
                 and statement.lineno == previous.end_lineno
             ):
                 groups[-1].append(statement)
             else:
-                if previous is not None and not isinstance(previous, _COMPOUND):
+                if previous is not None and not isinstance(previous, COMPOUND_STATEMENTS):
                     # A backslash might join the next statement to this line: not handled.
                     assert previous.end_lineno is not None
                     if text.line(previous.end_lineno).rstrip("\r\n").endswith("\\"):
@@ -427,22 +428,6 @@ class TopLevelLayout:
     def separation(self, number: int) -> int:
         first = self.groups[number][0]
         return 2 if isinstance(first, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) else 1
-
-
-_COMPOUND = (
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.TryStar,
-    ast.Match,
-)
 
 
 def _is_expression_line(group: list[ast.stmt]) -> bool:

@@ -81,8 +81,8 @@ def _stub_allowed_lines(functions: Iterable[FunctionInfo]) -> set[int]:
 
 
 def _arguments(call: ast.Call, source: SourceText) -> str:
-    parts = [ast.get_source_segment(source.text, arg) or ast.unparse(arg) for arg in call.args]
-    parts.extend(ast.get_source_segment(source.text, kw) or ast.unparse(kw) for kw in call.keywords)
+    parts = [source.segment(arg) or ast.unparse(arg) for arg in call.args]
+    parts.extend(source.segment(kw) or ast.unparse(kw) for kw in call.keywords)
     return ", ".join(parts)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from pipeline.models.findings import Finding, Severity, ValidationReport
 from pipeline.stages.inject import InjectError, InjectionResult, inject_bodies
+from pipeline.stages.inject.preview import preview_bodies
 from pipeline.stages.validate import house_rules, imports, security, syntax, type_hints
 from pipeline.stages.validate.options import Rule, ValidateOptions
 from pipeline.stages.validate.snippets import SourceText
@@ -269,6 +270,30 @@ def _inject(source: str, bodies: dict[str, str], findings: list[Finding]) -> Inj
     return None
 
 
+_Injected = tuple[InjectionResult, SourceText, ast.Module | None, list[Finding]]
+
+
+def _injected_module(
+    source: str, bodies: dict[str, str], findings: list[Finding]
+) -> _Injected | None:
+    """The module with the bodies in, its text, its tree (or its ``SYN001``).
+
+    The preview has the statements and lines inject would write, for a fraction of the
+    cost; what it does not handle, or a module that does not parse, takes the real inject.
+    """
+    preview = preview_bodies(source, bodies) if bodies else None
+    if preview is not None:
+        text = SourceText(preview.source)
+        tree, module_findings = syntax.parse_module(text)
+        if tree is not None:
+            return preview, text, tree, module_findings
+    injected = _inject(source, bodies, findings)
+    if injected is None:
+        return None
+    text = SourceText(injected.source)
+    return (injected, text, *syntax.parse_module(text))
+
+
 def validate_bodies(
     source: str, bodies: Mapping[str, str], options: ValidateOptions | None = None
 ) -> ValidationReport:
@@ -276,7 +301,8 @@ def validate_bodies(
 
     1. Each body is parsed on its own; one that does not parse gets a
        ``SYN001`` finding (line relative to the body) and is not injected.
-    2. The others are injected into ``source`` by the inject stage.
+    2. The others are injected into ``source`` by the inject stage (or its preview, which
+       gives the same statements and lines).
     3. The selected checkers run on the new module; only findings on the
        lines of a generated body are kept, tagged with its qualified name
        (lines are those of the new module), plus the missing annotations of
@@ -299,12 +325,10 @@ def validate_bodies(
             parsable[qualified_name] = code
         else:
             findings.append(problem)
-    injected = _inject(source, parsable, findings)
-    if injected is None:
+    module = _injected_module(source, parsable, findings)
+    if module is None:
         return _finish(findings, options)
-
-    text = SourceText(injected.source)
-    tree, module_findings = syntax.parse_module(text)
+    injected, text, tree, module_findings = module
     if tree is None:  # inject produced a module that does not parse: attribute by line
         located = [_Body(name, *lines, None) for name, lines in injected.body_lines.items()]
         import_lines: dict[int, str] = {}

@@ -10,22 +10,10 @@ from __future__ import annotations
 import ast
 from collections.abc import Iterable, Iterator
 
+from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS
+
 _BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
-_BLOCKS = (
-    ast.Module,
-    ast.FunctionDef,
-    ast.AsyncFunctionDef,
-    ast.ClassDef,
-    ast.If,
-    ast.For,
-    ast.AsyncFor,
-    ast.While,
-    ast.With,
-    ast.AsyncWith,
-    ast.Try,
-    ast.TryStar,
-    ast.Match,
-)
+_BLOCKS = (ast.Module, *COMPOUND_STATEMENTS)
 
 
 def child_statements(node: ast.AST) -> Iterator[ast.stmt]:
