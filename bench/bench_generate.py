@@ -1,7 +1,7 @@
 """One generate worker against a model that answers after a fixed latency: throughput and
 latency as the number of records in flight grows.
 
-    python -m bench.bench_generate [--inflight 1,10,50,200] [--requests N] [--latency 0.5]
+    python -m bench.bench_generate [--inflight 1,10,50,100,200] [--requests N] [--latency 0.5]
                                    [--seconds 12] [--output bench/results/generate.json]
 
 Per level N: fresh topics, one generate worker process (``CODEGEN_GENERATE_CONCURRENCY=N``,
@@ -389,7 +389,7 @@ async def main_async(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--inflight", default="1,10,50,200", help="levels, comma-separated")
+    parser.add_argument("--inflight", default="1,10,50,100,200", help="levels, comma-separated")
     parser.add_argument("--requests", type=int, default=None, help="records per level")
     parser.add_argument("--latency", type=float, default=0.5, help="the model's latency (s)")
     parser.add_argument("--seconds", type=float, default=12.0, help="target length of a level")

@@ -170,6 +170,7 @@ class ChatCompletionsClient:
         self._owns_http = http is None
         self.http_clients = [http] if http is not None else _http_clients(config)
         self._load = [0] * len(self.http_clients)
+        self._url: httpx.URL | None = None  # parsed on the first call (httpx re-parses a str)
         self.limiter = limiter or asyncio.Semaphore(config.max_concurrency)
         if breakers is None:
             breakers = CircuitBreakers(
@@ -274,8 +275,10 @@ class ChatCompletionsClient:
         self._load[shard] += 1
         try:
             async with asyncio.timeout(self.config.timeout):
+                if self._url is None:
+                    self._url = httpx.URL(self.config.completions_url)
                 return await self.http_clients[shard].post(
-                    self.config.completions_url, content=json.dumps(body), headers=headers
+                    self._url, content=json.dumps(body), headers=headers
                 )
         except (TimeoutError, httpx.TimeoutException):
             raise TransientCallError(
