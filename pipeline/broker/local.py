@@ -34,6 +34,15 @@ class BrokerStatus:
     directory: Path
 
 
+def new_cluster_id() -> str:
+    """A random KRaft cluster id, as Kafka's ``Uuid.randomUuid`` makes them: never starting
+    with "-" (the storage tool would read ``-t -x...`` as an option and fail)."""
+    while True:
+        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cluster_id.startswith("-"):
+            return cluster_id
+
+
 class LocalBroker:
     """Lays out ``directory`` as ``libs/`` (jars), ``data/`` (log dirs), ``logs/`` and config."""
 
@@ -218,7 +227,7 @@ class LocalBroker:
         return properties
 
     def _format(self, java: str, properties: Path) -> None:
-        cluster_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        cluster_id = new_cluster_id()
         result = subprocess.run(
             [
                 *self._java_command(java),

@@ -45,3 +45,15 @@ def test_a_stale_pid_file_is_not_a_running_broker(tmp_path: Path) -> None:
     tmp_path.mkdir(exist_ok=True)
     broker.pid_file.write_text("999999")
     assert not broker.status().running
+
+
+def test_cluster_ids_never_start_with_a_dash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """One random id in 64 would, and the storage tool would read it as an option."""
+    import uuid
+
+    dashed = uuid.UUID(bytes=b"\xfb" + bytes(15))  # base64url "-w..."
+    plain = uuid.UUID(bytes=bytes(16))
+    draws = iter([dashed, plain])
+    monkeypatch.setattr(local.uuid, "uuid4", lambda: next(draws))
+    cluster_id = local.new_cluster_id()
+    assert cluster_id == "AAAAAAAAAAAAAAAAAAAAAA"
