@@ -31,6 +31,7 @@ from pipeline.records import (
 from pipeline.settings import Settings
 from pipeline.stages.store import ArtifactStore
 from pipeline.workers.app import faust_options, raw_topic
+from pipeline.workers.delivery import use_quick_delivery
 from pipeline.workers.executor import IntentExecutor, UnknownIntentError, by_priority
 
 log = logging.getLogger(__name__)
@@ -93,6 +94,7 @@ def create_metrics_app(settings: Settings) -> faust.App:
     options = faust_options(settings)
     options.update(web_enabled=True, web_port=settings.metrics_web_port, web_bind="127.0.0.1")
     app = faust.App(f"{prefix}metrics", **options)
+    use_quick_delivery(app)  # events are small and many: Faust's per-message cost dominates
     source = raw_topic(app, topic_name("metrics", prefix))
     intents_topic = raw_topic(app, topic_name("intents", prefix))
     failed_topic = raw_topic(app, topic_name("failed", prefix))
@@ -113,14 +115,12 @@ def create_metrics_app(settings: Settings) -> faust.App:
         stream._set_current_event(batch[-1])  # type: ignore[attr-defined]
         state = meta.get(META_KEY) or {"watermark": None, "open": []}
         watermark = _parse_time(state["watermark"])
-        keys = {key for event, _ in decoded for key in reducer.keys_for(event)}
-        stored = {key: windows.get(key) for key in keys}
+        keyed = [(event, offset, reducer.keys_for(event)) for event, offset in decoded]
+        stored = {key: windows.get(key) for key in {key for _, _, keys in keyed for key in keys}}
         # After a crash, Kafka redelivers events whose offsets were not committed yet although
         # their effect reached the changelog: each window remembers the last offset it folded.
         events = [
-            event
-            for event, offset in decoded
-            if offset > min(stored[key][1] for key in reducer.keys_for(event))
+            event for event, offset, keys in keyed if offset > min(stored[key][1] for key in keys)
         ]
         last_offset = decoded[-1][1]
         current = {key: window_state for key, (window_state, _) in stored.items()}
