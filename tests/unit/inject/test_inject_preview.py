@@ -6,6 +6,8 @@ import ast
 import textwrap
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bench.corpus import StubbedModule, build_corpus
 from pipeline.stages.inject import InjectError, inject_bodies
@@ -148,3 +150,49 @@ def test_code_nested_deeper_than_inject_takes_is_left_to_it() -> None:
     with pytest.raises(InjectError):
         inject_bodies(MODULE, {"Store.load": deep})
     assert preview_bodies(MODULE, {"Store.load": deep}) is None
+
+
+_LINES = st.sampled_from(
+    [
+        "x = key",
+        "",
+        "# a comment",
+        "    # an indented comment",
+        "if key:",
+        "  return key",
+        "for item in key:",
+        "    pass",
+        "text = '''",
+        "raw line",
+        "'''",
+        "value = (",
+        "1,",
+        ")",
+        "return None",
+        '"""A string statement."""',
+        "import json",
+        "while False: break",
+    ]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    lines=st.lists(_LINES, min_size=1, max_size=8),
+    indent=st.sampled_from(["", "    ", "  ", "        "]),
+    target=st.sampled_from(["Store.load", "Store.save", "Store.Inner.size", "helper"]),
+)
+def test_whatever_the_code_the_preview_agrees_with_inject_or_declines(
+    lines: list[str], indent: str, target: str
+) -> None:
+    code = "".join(f"{indent}{line}\n" if line else "\n" for line in lines)
+    try:
+        injected = inject_bodies(MODULE, {target: code})
+    except InjectError:
+        injected = None
+    preview = preview_bodies(MODULE, {target: code})
+    if preview is None:
+        return
+    assert injected is not None, "the preview took code inject refuses"
+    assert ast.dump(ast.parse(preview.source)) == ast.dump(ast.parse(injected.source))
+    assert preview.body_lines == injected.body_lines
