@@ -21,13 +21,12 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from bench.cluster import kafka_cluster
+from bench.cluster import bench_settings, kafka_cluster
 from pipeline.broker.admin import ensure_topics
-from pipeline.broker.local import free_port
 from pipeline.client import PipelineClient, build_request
 from pipeline.processors import Routed, build_processors
 from pipeline.records import FileStored, GenerationRequest
-from pipeline.settings import Settings
+from pipeline.settings import DEPLOYMENT_SETTINGS, Settings
 from pipeline.workers.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -124,28 +123,13 @@ async def through_kafka(
 async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="codegen-bench-"))
     async with kafka_cluster(work) as bootstrap:
-        settings = Settings(
-            bootstrap_servers=bootstrap,
-            topic_prefix=f"bench{int(time.time())}.",
-            store_root=work / "store",
-            state_dir=work / "state",
-            metrics_dir=work / "metrics",
-            metrics_web_port=free_port(),
-        )
+        settings = bench_settings(bootstrap, work, "bench")
         local = await in_process(
             settings.model_copy(update={"store_root": work / "inproc"}),
             workload(args.requests, "inproc"),
         )
         await ensure_topics(settings)
-        env = {
-            "CODEGEN_BOOTSTRAP_SERVERS": bootstrap,
-            "CODEGEN_TOPIC_PREFIX": settings.topic_prefix,
-            "CODEGEN_STORE_ROOT": str(settings.store_root),
-            "CODEGEN_STATE_DIR": str(settings.state_dir),
-            "CODEGEN_METRICS_DIR": str(settings.metrics_dir),
-            "CODEGEN_METRICS_WEB_PORT": str(settings.metrics_web_port),
-        }
-        supervisor = Supervisor(env=env)
+        supervisor = Supervisor(env=settings.environment(*DEPLOYMENT_SETTINGS))
         supervisor.start()
         try:
             kafka = await through_kafka(

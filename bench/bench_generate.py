@@ -132,10 +132,7 @@ def stub_records(count: int, prefix: str) -> list[StubsExtracted]:
 
 def worker_env(settings: Settings, inflight: int, base_url: str) -> dict[str, str]:
     return {
-        "CODEGEN_BOOTSTRAP_SERVERS": settings.effective_bootstrap,
-        "CODEGEN_TOPIC_PREFIX": settings.topic_prefix,
-        "CODEGEN_STATE_DIR": str(settings.state_dir),
-        "CODEGEN_STORE_ROOT": str(settings.store_root),
+        **settings.environment("bootstrap_servers", "topic_prefix", "state_dir", "store_root"),
         "CODEGEN_WORKER_LOG_LEVEL": "warning",
         "CODEGEN_GENERATE_CONCURRENCY": str(inflight),
         "CODEGEN_OPENAI_MAX_CONCURRENCY": str(max(inflight, 16)),

@@ -22,12 +22,11 @@ import httpx
 from aiokafka import AIOKafkaProducer
 from rich.console import Console
 
-from bench.cluster import kafka_cluster
+from bench.cluster import bench_settings, kafka_cluster
 from pipeline.broker.admin import ensure_topics
-from pipeline.broker.local import free_port
 from pipeline.catalogue import topic_name
 from pipeline.records import MetricsEvent, Outcome, encode
-from pipeline.settings import Settings
+from pipeline.settings import DEPLOYMENT_SETTINGS
 from pipeline.workers.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,12 +75,10 @@ async def counted(port: int) -> int | None:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     work = Path(tempfile.mkdtemp(prefix="codegen-bench-metrics-"))
     async with kafka_cluster(work) as bootstrap:
-        settings = Settings(
-            bootstrap_servers=bootstrap,
-            topic_prefix=f"benchm{int(time.time())}.",
-            state_dir=work / "state",
-            metrics_dir=work / "metrics",
-            metrics_web_port=free_port(),
+        settings = bench_settings(
+            bootstrap,
+            work,
+            "benchm",
             metrics_grace_seconds=10 * 86_400.0,  # keep every window open: all are counted
         )
         await ensure_topics(settings)
@@ -95,12 +92,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await producer.flush()
         await producer.stop()
         env = {
-            "CODEGEN_BOOTSTRAP_SERVERS": bootstrap,
-            "CODEGEN_TOPIC_PREFIX": settings.topic_prefix,
-            "CODEGEN_STATE_DIR": str(settings.state_dir),
-            "CODEGEN_METRICS_DIR": str(settings.metrics_dir),
-            "CODEGEN_METRICS_WEB_PORT": str(settings.metrics_web_port),
-            "CODEGEN_METRICS_GRACE_SECONDS": str(settings.metrics_grace_seconds),
+            **settings.environment(*DEPLOYMENT_SETTINGS, "metrics_grace_seconds"),
             "CODEGEN_METRICS_BATCH": os.environ.get("CODEGEN_METRICS_BATCH", "500"),
         }
         supervisor = Supervisor({"metrics": 1}, env=env)

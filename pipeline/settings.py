@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
@@ -143,6 +144,36 @@ class Settings(BaseSettings):
     @property
     def uses_local_broker(self) -> bool:
         return self.bootstrap_servers is None
+
+    def environment(self, *names: str) -> dict[str, str]:
+        """The ``CODEGEN_*`` variables that give a worker process these settings.
+
+        ``bootstrap_servers`` is the broker actually used (the local one when none is set);
+        secrets are written in clear, for the child process to read.
+        """
+        env: dict[str, str] = {}
+        for name in names:
+            value = self.effective_bootstrap if name == "bootstrap_servers" else getattr(self, name)
+            if isinstance(value, SecretStr):
+                text = value.get_secret_value()
+            elif isinstance(value, dict | list | tuple):
+                text = json.dumps(value)
+            else:
+                text = str(value)
+            env[f"{self.model_config['env_prefix']}{name.upper()}"] = text
+        return env
+
+
+DEPLOYMENT_SETTINGS = (
+    "bootstrap_servers",
+    "topic_prefix",
+    "store_root",
+    "state_dir",
+    "metrics_dir",
+    "metrics_web_port",
+)
+"""What tells a worker process which broker, topics, folders and port to use: pass them on
+with ``settings.environment(*DEPLOYMENT_SETTINGS)``."""
 
 
 @lru_cache(maxsize=1)

@@ -8,7 +8,6 @@ from Maven Central jars on free loopback ports. Integration tests never skip.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import shutil
 import subprocess
@@ -18,12 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import SecretStr
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.local import LocalBroker, free_port
 from pipeline.client import PipelineClient
-from pipeline.settings import Settings
+from pipeline.settings import DEPLOYMENT_SETTINGS, Settings
 from pipeline.workers.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,28 +100,16 @@ PASSED_THROUGH = ("max_attempts", "generate_concurrency", "concurrency", "proces
 
 
 def settings_env(settings: Settings) -> dict[str, str]:
-    env = {
-        "CODEGEN_BOOTSTRAP_SERVERS": settings.effective_bootstrap,
-        "CODEGEN_TOPIC_PREFIX": settings.topic_prefix,
-        "CODEGEN_STORE_ROOT": str(settings.store_root),
-        "CODEGEN_STATE_DIR": str(settings.state_dir),
-        "CODEGEN_METRICS_DIR": str(settings.metrics_dir),
-        "CODEGEN_METRICS_WEB_PORT": str(settings.metrics_web_port),
+    explicit = [
+        name
+        for name in sorted(settings.model_fields_set)
+        if getattr(settings, name) is not None
+        and (name.startswith("openai_") or name in PASSED_THROUGH)
+    ]
+    return {
+        **settings.environment(*DEPLOYMENT_SETTINGS, *explicit),
         "CODEGEN_WORKER_LOG_LEVEL": "warning",
     }
-    for name in sorted(settings.model_fields_set):
-        value = getattr(settings, name)
-        if value is not None and (name.startswith("openai_") or name in PASSED_THROUGH):
-            env[f"CODEGEN_{name.upper()}"] = _env_value(value)
-    return env
-
-
-def _env_value(value: Any) -> str:
-    if isinstance(value, SecretStr):
-        return value.get_secret_value()
-    if isinstance(value, dict | list | tuple):
-        return json.dumps(value)
-    return str(value)
 
 
 @pytest.fixture
