@@ -38,13 +38,12 @@ _UNHANDLED_CHARACTERS = ("\r", "\t", "\f", "\v", "\x00")
 
 @dataclass(frozen=True)
 class _Splice:
-    """Lines ``first``..``last`` of the module become ``lines``; the body is ``body`` of them."""
+    """Lines ``first``..``last`` of the module become ``lines``: the new body, and only it."""
 
     name: str
     first: int
     last: int
     lines: list[str]
-    body: tuple[int, int]  # 0-based, inclusive, within ``lines``
 
 
 def preview_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult | None:
@@ -118,17 +117,15 @@ def _splice(name: str, node: AstFunction, code: str, text: SourceLines) -> _Spli
     first = above + 1  # the first line of the replaced statement's leading lines
     while first < start and _is_blank(text.line(first)):
         first += 1  # blank lines before the first comment stay
-    new = _reindent(code, indent, keep_docstring=bool(keep), name=node.name)
-    if new is None:
+    lines = _reindent(code, indent, keep_docstring=bool(keep), name=node.name)
+    if lines is None:
         return None
-    lines, body = new
-    return _Splice(name, first, replaced[-1].end_lineno or start, lines, body)
+    return _Splice(name, first, replaced[-1].end_lineno or start, lines)
 
 
-def _reindent(
-    code: str, indent: str, *, keep_docstring: bool, name: str
-) -> tuple[list[str], tuple[int, int]] | None:
-    """The code's lines at ``indent``, and where its statements are among them."""
+def _reindent(code: str, indent: str, *, keep_docstring: bool, name: str) -> list[str] | None:
+    """The code's lines at ``indent``, from its first comment or statement to its last
+    statement."""
     lines = code.split("\n")
     while lines and _is_blank(lines[-1]):
         lines.pop()
@@ -162,7 +159,7 @@ def _reindent(
             result.append(indent + line[len(own_indent) :])
         else:
             return None  # indented less than the first statement: inject reports it
-    return [line + "\n" for line in result], (0, last - 1)
+    return [line + "\n" for line in result]
 
 
 def _left_to_inject(statements: list[ast.stmt], *, keep_docstring: bool, name: str) -> bool:
@@ -171,10 +168,12 @@ def _left_to_inject(statements: list[ast.stmt], *, keep_docstring: bool, name: s
     first = statements[0]
     if isinstance(first, ast.Import | ast.ImportFrom):
         return True
-    if keep_docstring and isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
-        return True
-    if keep_docstring and isinstance(first, ast.Expr) and isinstance(first.value, ast.JoinedStr):
-        return True
+    if (
+        keep_docstring
+        and isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant | ast.JoinedStr)
+    ):
+        return True  # inject may drop it as a repeat of the docstring
     return (
         len(statements) == 1
         and isinstance(first, ast.FunctionDef | ast.AsyncFunctionDef)
@@ -201,7 +200,7 @@ def _apply(text: SourceLines, splices: list[_Splice], filled: list[str]) -> Inje
     for splice in splices:
         pieces += text.lines[position - 1 : splice.first - 1]
         start = splice.first + shift
-        body_lines[splice.name] = (start + splice.body[0], start + splice.body[1])
+        body_lines[splice.name] = (start, start + len(splice.lines) - 1)
         pieces += splice.lines
         shift += len(splice.lines) - (splice.last - splice.first + 1)
         position = splice.last + 1
