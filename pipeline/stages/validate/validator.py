@@ -13,7 +13,9 @@ from dataclasses import dataclass
 
 from pipeline.models.findings import Finding, Severity, ValidationReport
 from pipeline.stages.inject import InjectError, InjectionResult, inject_bodies
+from pipeline.stages.inject.imports import ImportKey, ast_alias_keys
 from pipeline.stages.inject.preview import preview_bodies
+from pipeline.stages.syntax_tree import parse_or_none
 from pipeline.stages.validate import house_rules, imports, security, syntax, type_hints
 from pipeline.stages.validate.options import Rule, ValidateOptions
 from pipeline.stages.validate.snippets import SourceText
@@ -125,21 +127,15 @@ def _locate_bodies(
     return located
 
 
-ImportKey = tuple[str, ...]
-
-
 def _import_keys(node: ast.Import | ast.ImportFrom) -> set[ImportKey]:
-    if isinstance(node, ast.Import):
-        return {("import", alias.name, alias.asname or "") for alias in node.names}
-    module = "." * node.level + (node.module or "")
-    return {("from", module, alias.name, alias.asname or "") for alias in node.names}
+    """The names an import brings, keyed as the inject stage keys the imports it adds."""
+    return {key for key, _binding, _name in ast_alias_keys(node)}
 
 
 def _code_import_keys(code: str) -> set[ImportKey]:
     """The imports written in a generated body (it parses: checked before)."""
-    try:
-        tree = ast.parse(textwrap.dedent(code))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = parse_or_none(textwrap.dedent(code))
+    if tree is None:
         return set()
     keys: set[ImportKey] = set()
     for node in ast.walk(tree):
