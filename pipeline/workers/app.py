@@ -22,6 +22,7 @@ from pipeline.catalogue import (
 )
 from pipeline.processors import build_processor
 from pipeline.settings import Settings
+from pipeline.workers.delivery import use_pipeline_consumer
 from pipeline.workers.inflight import InFlight, OrderedAcks
 from pipeline.workers.runner import StageRunner
 from pipeline.workers.telemetry import observe, serve_prometheus
@@ -65,6 +66,13 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
+def new_app(app_id: str, settings: Settings, **options: Any) -> faust.App:
+    """A Faust app of the project: shared options (``options`` override them), our consumer."""
+    app = faust.App(app_id, **{**faust_options(settings), **options})
+    use_pipeline_consumer(app)
+    return app
+
+
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:
     return app.topic(
         name, key_type=bytes, value_type=bytes, key_serializer="raw", value_serializer="raw"
@@ -75,7 +83,7 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
     prefix = settings.topic_prefix
-    app = faust.App(f"{prefix}{stage}", **faust_options(settings))
+    app = new_app(f"{prefix}{stage}", settings)
     processor = build_processor(stage, settings)
     runner = StageRunner(processor, settings)
     inputs = [STAGE_INPUTS[stage], *STAGE_EXTRA_INPUTS.get(stage, ())]

@@ -20,12 +20,13 @@ from collections.abc import Coroutine
 from typing import Any
 
 import faust
-from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from mode.services import WaitResults
 
+from pipeline.workers.loop_consumer import LoopConsumer
 
-class QuickDeliveryConsumer(AIOKafkaConsumer):  # type: ignore[misc]
-    """See the module docstring."""
+
+class QuickDeliveryConsumer(LoopConsumer):
+    """See the module docstring; it also runs its Kafka client on the worker's loop."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -68,6 +69,7 @@ class QuickDeliveryConsumer(AIOKafkaConsumer):  # type: ignore[misc]
             task.cancel()
 
 
-def use_quick_delivery(app: faust.App) -> None:
-    """Make ``app`` consume with :class:`QuickDeliveryConsumer` (before it starts)."""
+def use_pipeline_consumer(app: faust.App) -> None:
+    """Make ``app`` consume with :class:`QuickDeliveryConsumer` (before it starts): what
+    every worker of the project does."""
     app.transport.Consumer = QuickDeliveryConsumer  # type: ignore[misc]

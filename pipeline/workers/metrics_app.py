@@ -30,8 +30,7 @@ from pipeline.records import (
 )
 from pipeline.settings import Settings
 from pipeline.stages.store import ArtifactStore
-from pipeline.workers.app import faust_options, raw_topic
-from pipeline.workers.delivery import use_quick_delivery
+from pipeline.workers.app import new_app, raw_topic
 from pipeline.workers.executor import IntentExecutor, UnknownIntentError, by_priority
 
 log = logging.getLogger(__name__)
@@ -91,10 +90,13 @@ class WindowTables:
 
 def create_metrics_app(settings: Settings) -> faust.App:
     prefix = settings.topic_prefix
-    options = faust_options(settings)
-    options.update(web_enabled=True, web_port=settings.metrics_web_port, web_bind="127.0.0.1")
-    app = faust.App(f"{prefix}metrics", **options)
-    use_quick_delivery(app)  # events are small and many: Faust's per-message cost dominates
+    app = new_app(
+        f"{prefix}metrics",
+        settings,
+        web_enabled=True,
+        web_port=settings.metrics_web_port,
+        web_bind="127.0.0.1",
+    )
     source = raw_topic(app, topic_name("metrics", prefix))
     intents_topic = raw_topic(app, topic_name("intents", prefix))
     failed_topic = raw_topic(app, topic_name("failed", prefix))
@@ -173,7 +175,7 @@ def create_metrics_app(settings: Settings) -> faust.App:
 
 def create_executor_app(settings: Settings) -> faust.App:
     prefix = settings.topic_prefix
-    app = faust.App(f"{prefix}executor", **faust_options(settings))
+    app = new_app(f"{prefix}executor", settings)
     source = raw_topic(app, topic_name("intents", prefix))
     sinks = {
         key: raw_topic(app, topic_name(key, prefix))

@@ -8,13 +8,13 @@ from collections.abc import AsyncIterator
 import faust
 import pytest
 
-from pipeline.workers.delivery import QuickDeliveryConsumer, use_quick_delivery
+from pipeline.workers.delivery import QuickDeliveryConsumer, use_pipeline_consumer
 
 
 @pytest.fixture
 async def consumer() -> AsyncIterator[QuickDeliveryConsumer]:
     app = faust.App("quick-delivery-test", broker="kafka://127.0.0.1:1")
-    use_quick_delivery(app)
+    use_pipeline_consumer(app)
     made = app.consumer  # not started: nothing connects
     assert isinstance(made, QuickDeliveryConsumer)
     yield made
