@@ -6,6 +6,7 @@ import json
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -104,6 +105,11 @@ class Settings(BaseSettings):
     # Workers
     state_dir: Path = Path(".codegen")
     worker_log_level: str = "warning"
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        default="uvloop",
+        description="The workers' event loop; uvloop (where installed) saves a few tenths of a "
+        "millisecond a topic hop.",
+    )
     broker_wait_seconds: float = Field(
         default=120.0, ge=0, description="How long a starting worker waits for the broker."
     )

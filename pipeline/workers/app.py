@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import faust
+import mode.loop
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.connection import ssl_context_for
@@ -147,8 +148,21 @@ def create_worker_app(name: str, settings: Settings) -> faust.App:
     return create_stage_app(name, settings)
 
 
+def use_event_loop(kind: str) -> str:
+    """Make the loops this process creates from now on ``kind`` ones; return the kind in use
+    (``asyncio`` when uvloop is asked for but not installed, as on Windows)."""
+    if kind == "uvloop":
+        try:
+            mode.loop.use("uvloop")
+        except ImportError:
+            log.warning("uvloop is not installed; the worker runs on asyncio's own event loop")
+            return "asyncio"
+    return kind
+
+
 def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) -> None:
     """Run one worker process (a stage, the metrics reducer or the executor) until SIGTERM."""
+    use_event_loop(settings.event_loop)
     asyncio.run(ensure_topics(settings))
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     if settings.prometheus_port:

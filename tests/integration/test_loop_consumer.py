@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
+import time
 
 import pytest
 from aiokafka import AIOKafkaProducer
@@ -18,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 
 async def test_a_worker_consumes_on_its_loop_and_stops_cleanly(
-    pipeline_settings: Settings,
+    pipeline_settings: Settings, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings = pipeline_settings
     settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -49,6 +51,11 @@ async def test_a_worker_consumes_on_its_loop_and_stops_cleanly(
             await producer.stop()
         assert await asyncio.wait_for(received.get(), timeout=60) == b"hello"
         assert consumed_in == [threading.get_ident()]
+        # A long record blocks the loop, consumer included: no thread is there to be missed.
+        with caplog.at_level(logging.WARNING):
+            time.sleep(4.0)
+            await asyncio.sleep(2.5)
+        assert "keepalive" not in caplog.text
     finally:
         await app.stop()
     # Stopping the consumer leaves the loop's other tasks alone (mode's thread service

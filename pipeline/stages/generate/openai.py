@@ -51,6 +51,10 @@ BREAKER_NEUTRAL_STATUSES = frozenset({409, 429})
 """Retried, but the endpoint is up: these neither open nor close the circuit."""
 
 MAX_ERROR_TEXT = 500
+# A failure's message names at most this many stubs per error and this many errors; the
+# details list every stub with its error.
+MAX_NAMES_IN_MESSAGE = 5
+MAX_ERRORS_IN_MESSAGE = 2
 
 
 _USERINFO = re.compile(r"//[^/@]*@")
@@ -497,9 +501,11 @@ def _combined(
     for name, error in failures:
         groups.setdefault((error.code, error.message), []).append(name)
     parts = [
-        f"{', '.join(names)}: {code}: {_shorten(message)}"
-        for (code, message), names in groups.items()
+        f"{_some(names)}: {code}: {_shorten(message)}"
+        for (code, message), names in list(groups.items())[:MAX_ERRORS_IN_MESSAGE]
     ]
+    if len(groups) > MAX_ERRORS_IN_MESSAGE:
+        parts.append(f"{len(groups) - MAX_ERRORS_IN_MESSAGE} more error(s) in the details")
     codes = {error.code for _, error in failures}
     return GenerateError(
         f"could not generate {len(failures)} of {total} stub(s): " + "; ".join(parts),
@@ -516,6 +522,12 @@ def _combined(
         cost_usd=sum(b.cost_usd for b in bodies)
         + sum(float(e.details.get("cost_usd", 0.0)) for _, e in failures),
     )
+
+
+def _some(names: list[str]) -> str:
+    shown = ", ".join(names[:MAX_NAMES_IN_MESSAGE])
+    hidden = len(names) - MAX_NAMES_IN_MESSAGE
+    return f"{shown} and {hidden} more" if hidden > 0 else shown
 
 
 def _shorten(text: str, limit: int = 300) -> str:

@@ -174,6 +174,32 @@ async def test_one_failing_stub_fails_the_request_and_names_it(
     assert error_.details["prompt_tokens"] == 30  # every call's tokens are accounted for
 
 
+async def test_many_failing_stubs_keep_the_message_short(llm_server: LLMServerFactory) -> None:
+    source = "".join(f'def stub_{i}() -> int:\n    """Stub {i}."""\n    ...\n\n' for i in range(40))
+    server = await llm_server(default=completion("No code today."))
+    gen = generator(server)
+    with pytest.raises(GenerateError) as caught:
+        await gen.generate(GenerationTask(extraction=extract_stubs(source)))
+    await gen.aclose()
+    message = caught.value.message
+    assert "40 of 40 stub(s)" in message
+    assert "and 35 more" in message
+    assert len(message) < 600
+    assert len(caught.value.details["failed"]) == 40  # the details still name every stub
+
+
+async def test_many_kinds_of_failure_are_counted_not_listed(llm_server: LLMServerFactory) -> None:
+    statuses = {"Cart.total": 400, "Cart.checkout": 401, "slugify": 403}
+    server = await llm_server(default=by_stub({n: error(s) for n, s in statuses.items()}))
+    gen = generator(server)
+    with pytest.raises(GenerateError) as caught:
+        await gen.generate(task())
+    await gen.aclose()
+    assert caught.value.message.count(": LLM_") <= 2
+    assert "more error(s) in the details" in caught.value.message
+    assert len(caught.value.details["failures"]) == 3
+
+
 # ---------------------------------------------------------------- bad responses
 
 
