@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import PurePosixPath
 from typing import ClassVar
 
@@ -29,6 +30,7 @@ from pipeline.stages.store import ArtifactStore
 from pipeline.stages.validate import ValidateOptions, validate_bodies
 
 from .base import Processor, Routed
+from .offload import run_stage_work
 
 
 def _carry(record: Record) -> dict[str, object]:
@@ -55,7 +57,10 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
             markers=record.stub_markers or list(self.settings.stub_markers),
             skip_bodiless=self.settings.skip_bodiless,
         )
-        extraction = extract_stubs(record.source, options, path=record.output_path)
+        extraction = await run_stage_work(
+            record.source,
+            partial(extract_stubs, record.source, options, path=record.output_path),
+        )
         return StubsExtracted(**_carry(record), request=record, extraction=extraction)
 
 
@@ -139,7 +144,8 @@ class ValidateProcessor(Processor[CodeGenerated, CodeValidated]):
             log_function=self.settings.log_function,
         )
         bodies = {body.qualified_name: body.code for body in record.bodies}
-        report = validate_bodies(record.request.source, bodies, options)
+        source = record.request.source
+        report = await run_stage_work(source, partial(validate_bodies, source, bodies, options))
         if report.passed:
             return CodeValidated(
                 **_carry(record),
@@ -181,9 +187,9 @@ class InjectProcessor(Processor[CodeValidated, CodeInjected]):
     input_model: ClassVar[type[Record]] = CodeValidated
 
     async def process(self, record: CodeValidated) -> CodeInjected:
-        result = inject_bodies(
-            record.request.source, {body.qualified_name: body.code for body in record.bodies}
-        )
+        source = record.request.source
+        bodies = {body.qualified_name: body.code for body in record.bodies}
+        result = await run_stage_work(source, partial(inject_bodies, source, bodies))
         return CodeInjected(
             **_carry(record), request=record.request, source=result.source, filled=result.filled
         )

@@ -11,8 +11,8 @@ task of the running loop, and ``call_thread`` awaits the call directly. Rebalanc
 still go through the consumer's method queue, which works as well within one loop.
 
 What the thread bought is a consumer that keeps heartbeating while the loop is blocked. A
-stage blocks it for milliseconds a record, and for about a second on the largest source it
-accepts (1 MiB), far below the session timeout (Faust's default, 60 s).
+stage blocks the loop for milliseconds a record; the work on a large source, which takes
+seconds, runs in a thread instead (``pipeline.processors.offload``).
 """
 
 from __future__ import annotations
