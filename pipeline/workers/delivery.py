@@ -3,7 +3,7 @@
 Faust's fetch loop (``Consumer._drain_messages``, faust-streaming 0.15.3) delivers every message
 with ``wait_first(callback(message), suspend_flow.wait())``: mode's ``wait_first`` wraps the
 delivery, the flow event and the service's stopped and crashed events in four tasks and an
-``asyncio.wait``, about 33 µs a message, a third of what a worker spends on a small record.
+``asyncio.wait``, about 33 µs a message, a third of what the metrics reducer spends on an event.
 
 ``QuickDeliveryConsumer`` keeps what that call is for: the delivery runs in a task of its own,
 and when the flow is suspended (a rebalance) while the delivery waits (a full stream buffer,

@@ -1,4 +1,4 @@
-"""The reducer's consumer: one task per delivery, and ``wait_first``'s behaviour kept."""
+"""The workers' consumer: one task per delivery, and ``wait_first``'s behaviour kept."""
 
 from __future__ import annotations
 
