@@ -1,19 +1,21 @@
-"""Creating the catalogue's topics, idempotently."""
+"""Creating the catalogue's topics, idempotently, and waiting until the broker can run the
+workers' consumer groups."""
 
 from __future__ import annotations
 
 import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from pipeline.broker.connection import aiokafka_options
-from pipeline.catalogue import MAX_MESSAGE_BYTES, TOPICS
+from pipeline.catalogue import MAX_MESSAGE_BYTES, TOPICS, WORKERS
 from pipeline.settings import Settings
 
 
 async def ensure_topics(settings: Settings, *, replication_factor: int = 1) -> list[str]:
-    """Create the topics that are missing; return the names created."""
+    """Create the topics that are missing; return the names created. Also wait until every
+    worker's consumer group has a coordinator (see ``_wait_for_coordinators``)."""
     admin = AIOKafkaAdminClient(**aiokafka_options(settings))
     await admin.start()
     try:
@@ -40,6 +42,7 @@ async def ensure_topics(settings: Settings, *, replication_factor: int = 1) -> l
                 elif code != TopicAlreadyExistsError.errno:
                     raise RuntimeError(f"creating topic {name} failed with Kafka error code {code}")
             await _wait_for_leaders(admin, [topic.name for topic in wanted])
+        await _wait_for_coordinators(admin, [f"{settings.topic_prefix}{w}" for w in WORKERS])
         return created
     finally:
         await admin.close()
@@ -60,3 +63,20 @@ async def _wait_for_leaders(
         ):
             return
         await asyncio.sleep(0.2)
+
+
+async def _wait_for_coordinators(
+    admin: AIOKafkaAdminClient, groups: list[str], timeout: float = 30.0
+) -> None:
+    """A fresh broker creates its offsets topic on the first group lookup and answers
+    "coordinator not available" until it is loaded; aiokafka logs each such answer as an
+    error. Asking here first lets the workers start without those lines."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    pending = list(groups)
+    while pending and asyncio.get_running_loop().time() < deadline:
+        try:
+            await admin.find_coordinator(pending[0])
+        except KafkaError:
+            await asyncio.sleep(0.2)
+        else:
+            pending.pop(0)
