@@ -81,7 +81,8 @@ def demo_command(
     asyncio.run(ensure_topics(settings))
     supervisor = Supervisor()
     supervisor.start()
-    console.print(f"started {len(supervisor.workers)} stage workers, one process each")
+    names = ", ".join(dict.fromkeys(worker.stage for worker in supervisor.workers))
+    console.print(f"started {len(supervisor.workers)} workers, one process each: {names}")
     try:
         results = asyncio.run(submit_all(settings, requests, wait=True, timeout=timeout))
     except TimeoutError:
