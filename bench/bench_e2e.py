@@ -73,7 +73,7 @@ async def one_in_process(processors: dict[str, Any], request: GenerationRequest)
     """Milliseconds to carry one request through the five processors."""
     begin = time.perf_counter()
     record: Any = request
-    for stage in ("extract", "generate", "validate", "inject", "store"):
+    for stage in STAGES:
         record = await processors[stage].process(record)
         assert not isinstance(record, Routed), "the workload must pass validation"
     return (time.perf_counter() - begin) * 1000
