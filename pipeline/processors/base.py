@@ -36,6 +36,14 @@ class Processor(ABC, Generic[In, Out]):
     def stub_count(self, record: In) -> int:
         return 0
 
+    def already_delivered(self, record: In) -> bool:
+        """Whether this request's result went out before: the record is a redelivery, and
+        nothing is produced for it again. Only a stage that ends requests knows."""
+        return False
+
+    def delivered(self, result: Out) -> None:
+        """Called once ``result`` has reached Kafka (the broker acknowledged it)."""
+
     def attempt(self, record: In) -> int:
         return int(getattr(record, "attempt", 1))
 

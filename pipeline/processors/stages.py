@@ -221,6 +221,12 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
             metadata=record.request.metadata,
         )
 
+    def already_delivered(self, record: CodeInjected) -> bool:
+        return self.store.delivered(record.request_id)
+
+    def delivered(self, result: FileStored) -> None:
+        self.store.mark_delivered(result.request_id)
+
     def stub_count(self, record: CodeInjected) -> int:
         return len(record.filled)
 

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import faust
 import mode.loop
@@ -80,6 +80,20 @@ def raw_topic(app: faust.App, name: str) -> faust.TopicT:
     )
 
 
+def acknowledged(callback: Callable[[], None]) -> Callable[[asyncio.Future[Any]], None]:
+    """A done-callback for a send's future that runs ``callback`` if the broker took it."""
+
+    def on_done(sent: asyncio.Future[Any]) -> None:
+        if sent.cancelled() or sent.exception() is not None:
+            return
+        try:
+            callback()
+        except Exception:  # the record is out; the worst case is one more delivery later
+            log.exception("could not record a delivery")
+
+    return on_done
+
+
 def create_stage_app(stage: str, settings: Settings) -> faust.App:
     if stage not in STAGES:
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
@@ -110,9 +124,14 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
         origin = f"{message.topic}[{message.partition}]@{message.offset}"
         started = time.perf_counter()
         outgoing_records = await runner.handle(event.key, event.value, origin)
-        observe(stage, outgoing_records[0].topic, time.perf_counter() - started)
+        outcome_topic = outgoing_records[0].topic if outgoing_records else "redelivered"
+        observe(stage, outcome_topic, time.perf_counter() - started)
         for outgoing in outgoing_records:
-            await sinks[outgoing.topic].send(key=outgoing.key, value=outgoing.value)
+            sent = await sinks[outgoing.topic].send(key=outgoing.key, value=outgoing.value)
+            if outgoing.on_delivered is not None:
+                cast(asyncio.Future[Any], sent).add_done_callback(
+                    acknowledged(outgoing.on_delivered)
+                )
         # Acked only once its output is in the producer, and after every earlier record of
         # its partition (see OrderedAcks); the consumer flushes the producer, then commits.
         done()

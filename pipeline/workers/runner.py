@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from tenacity import (
@@ -46,6 +48,8 @@ class Outgoing:
     topic: str
     key: bytes
     value: bytes
+    # Called once the broker has acknowledged the record.
+    on_delivered: Callable[[], None] | None = None
 
 
 class StageRunner:
@@ -67,6 +71,9 @@ class StageRunner:
         if key_id and "request_id" not in record.model_fields_set:
             # A hand-written request (kcat -k ID) may carry its id only as the key.
             record = record.model_copy(update={"request_id": key_id})
+        if self.processor.already_delivered(record):
+            log.info("%s: request %s was delivered before; not again", origin, record.request_id)
+            return []
         attempts = 0
         try:
             async for attempt in AsyncRetrying(
@@ -103,7 +110,11 @@ class StageRunner:
             stubs=self.processor.stub_count(record),
             terminal=self.terminal and outcome is Outcome.OK,
         )
-        return [Outgoing(topic, record.request_id.encode(), encode(produced)), metrics]
+        on_delivered = (
+            partial(self.processor.delivered, produced) if outcome is Outcome.OK else None
+        )
+        output = Outgoing(topic, record.request_id.encode(), encode(produced), on_delivered)
+        return [output, metrics]
 
     # -- failures -----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ DURATION = Histogram(
     ["stage"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
-OUTCOME_OF_TOPIC = {"failed": "failed", "repairs": "retry"}
+OUTCOME_OF_TOPIC = {"failed": "failed", "repairs": "retry", "redelivered": "redelivered"}
 
 
 def observe(stage: str, output_topic: str, seconds: float) -> None:

@@ -14,21 +14,21 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaProducer
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.local import LocalBroker, free_port
 from pipeline.catalogue import STAGES, topic_name
 from pipeline.client import build_request
-from pipeline.records import FileStored, GenerationRequest, RequestFailed, decode, encode
+from pipeline.records import GenerationRequest, encode
 from pipeline.settings import Settings
 from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
 from tests.fixtures import EXAMPLES, ROOT, settings_env
+from tests.support.results import read_terminal
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
@@ -77,39 +77,6 @@ async def produce_all(settings: Settings, requests: list[GenerationRequest]) -> 
             await asyncio.sleep(0.002)
     finally:
         await producer.stop()
-
-
-async def read_terminal(
-    settings: Settings, expected: set[str], timeout: float
-) -> Counter[tuple[str, str]]:
-    """(request id, outcome) counts read from the start of ``stored`` and ``failed``."""
-    consumer = AIOKafkaConsumer(
-        topic_name("stored", settings.topic_prefix),
-        topic_name("failed", settings.topic_prefix),
-        bootstrap_servers=settings.effective_bootstrap,
-        auto_offset_reset="earliest",
-        enable_auto_commit=False,
-    )
-    await consumer.start()
-    seen: Counter[tuple[str, str]] = Counter()
-    stored_topic = topic_name("stored", settings.topic_prefix)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            batches = await consumer.getmany(timeout_ms=1000)
-            for tp, messages in batches.items():
-                for message in messages:
-                    if tp.topic == stored_topic:
-                        record: Any = decode(FileStored, message.value)
-                        seen[(record.request_id, "stored")] += 1
-                    else:
-                        record = decode(RequestFailed, message.value)
-                        seen[(record.request_id, f"failed:{record.error_code}")] += 1
-            if expected <= {request_id for request_id, _ in seen} and not batches:
-                break
-    finally:
-        await consumer.stop()
-    return seen
 
 
 async def keep_workers_running(supervisor: Supervisor) -> None:

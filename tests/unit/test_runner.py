@@ -126,3 +126,40 @@ async def test_a_request_without_an_id_takes_the_kafka_key() -> None:
     payload = b'{"source": "x = 1\\n", "output_path": "x.py"}'
     out = await stage.handle(b"from-kcat", payload, "o")
     assert decode(StubsExtracted, out[0].value).request_id == "from-kcat"
+
+
+class DeliveredBefore(ScriptedExtract):
+    def __init__(self, delivered: set[str]) -> None:
+        super().__init__([])
+        self.seen = delivered
+        self.marked: list[str] = []
+
+    def already_delivered(self, record: GenerationRequest) -> bool:
+        return record.request_id in self.seen
+
+    def delivered(self, result: StubsExtracted) -> None:
+        self.marked.append(result.request_id)
+
+
+async def test_a_redelivered_request_produces_nothing() -> None:
+    processor = DeliveredBefore({"r-1"})
+    out = await StageRunner(processor, Settings()).handle(b"r-1", encode(REQUEST), "x[0]@0")
+    assert out == []
+    assert processor.calls == 0
+
+
+async def test_a_result_reports_its_delivery_and_its_metrics_do_not() -> None:
+    processor = DeliveredBefore(set())
+    result, metrics = await StageRunner(processor, Settings()).handle(
+        b"r-1", encode(REQUEST), "x[0]@0"
+    )
+    assert metrics.on_delivered is None
+    assert result.on_delivered is not None
+    assert processor.marked == []  # only once the broker has the record
+    result.on_delivered()
+    assert processor.marked == ["r-1"]
+
+
+async def test_failures_report_no_delivery() -> None:
+    stage, _ = runner(StageError("no", code="BAD"))
+    assert all(o.on_delivered is None for o in await stage.handle(b"r-1", encode(REQUEST), "o"))

@@ -3,7 +3,9 @@
 One small JSON file per request id, ``<root>/.codegen/requests/<sha256(id)>.json``,
 written atomically like any artifact. It records which requested path the
 request wrote, where the bytes ended up (which differs under ``keep-both``)
-and their sha256.
+and their sha256. Once the request's result record has reached Kafka, an empty
+``<sha256(id)>.delivered`` beside it says so: a redelivered request is then recognised and
+its result not emitted a second time.
 """
 
 from __future__ import annotations
@@ -109,3 +111,24 @@ def record(root: Path, entry: LedgerEntry, *, permissions: int, dir_mode: int) -
             raise io_error("record request in", where, exc) from exc
         finally:
             fsops.remove_quietly(dir_fd, temp)
+
+
+def delivered_name(request_id: str) -> str:
+    return entry_name(request_id).removesuffix(".json") + ".delivered"
+
+
+def is_delivered(root: Path, request_id: str) -> bool:
+    """Whether the result of ``request_id`` was marked as delivered."""
+    try:
+        with fsops.open_directory(root, LEDGER_PARTS, create=False) as dir_fd:
+            os.stat(delivered_name(request_id), dir_fd=dir_fd)
+    except (OSError, StoreError):
+        return False
+    return True
+
+
+def mark_delivered(root: Path, request_id: str, *, permissions: int, dir_mode: int) -> None:
+    """Mark the result of ``request_id`` as delivered (an empty file; idempotent)."""
+    with fsops.open_directory(root, LEDGER_PARTS, create=True, mode=dir_mode) as dir_fd:
+        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        os.close(os.open(delivered_name(request_id), flags, permissions, dir_fd=dir_fd))

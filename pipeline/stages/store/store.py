@@ -96,6 +96,21 @@ class ArtifactStore:
             raise io_error("write", relative_path, exc) from exc
         return self._artifact(stored, len(data), sha256)
 
+    def delivered(self, request_id: str) -> bool:
+        """Whether a result for ``request_id`` was already delivered (see ``mark_delivered``)."""
+        return ledger.is_delivered(self._root, request_id)
+
+    def mark_delivered(self, request_id: str) -> None:
+        """Record that the result for ``request_id`` reached its consumers: a redelivered
+        request is then recognised and its result not emitted again."""
+        try:
+            self._ensure_root()
+            ledger.mark_delivered(
+                self._root, request_id, permissions=self._permissions, dir_mode=self._dir_mode
+            )
+        except OSError as exc:
+            raise io_error("mark as delivered in", self._root, exc) from exc
+
     def _ensure_root(self) -> None:
         try:
             os.makedirs(self._root, mode=self._dir_mode, exist_ok=True)

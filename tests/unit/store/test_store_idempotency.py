@@ -145,3 +145,19 @@ def test_tampered_ledger_pointing_outside_is_ignored(root: Path, tmp_path: Path)
 def test_ledger_is_hidden_under_the_root(root: Path) -> None:
     ArtifactStore(root).write("x.py", "a\n", request_id="req-a")
     assert sorted(p.name for p in root.iterdir()) == [".codegen", "x.py"]
+
+
+def test_a_delivered_result_is_remembered_per_request(root: Path) -> None:
+    store = ArtifactStore(root)
+    store.write("x.py", "x = 1\n", request_id="req-1")
+    assert not store.delivered("req-1")
+    store.mark_delivered("req-1")
+    store.mark_delivered("req-1")  # idempotent
+    assert store.delivered("req-1")
+    assert not store.delivered("req-2")
+    assert ArtifactStore(root).delivered("req-1")  # another worker on the same root sees it
+    assert listing(root) == ["x.py"]  # the marks live in the reserved ledger folder
+
+
+def test_nothing_is_delivered_in_a_store_never_written(root: Path) -> None:
+    assert not ArtifactStore(root).delivered("req-1")
