@@ -28,7 +28,7 @@ from rich.table import Table
 
 from bench.cluster import bench_settings, kafka_cluster
 from pipeline.broker.admin import ensure_topics
-from pipeline.catalogue import STAGES, topic_name
+from pipeline.catalogue import STAGE_INPUTS, STAGE_OUTPUTS, STAGES, topic_name
 from pipeline.client import PipelineClient, build_request
 from pipeline.processors import Routed, build_processors
 from pipeline.records import FileStored, GenerationRequest, MetricsEvent, Outcome, decode
@@ -37,10 +37,9 @@ from pipeline.workers.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
-# requests → extract → stubs → generate → generated → validate → validated → inject →
-# injected → store → stored: six topics between the client and the result.
-TOPIC_HOPS = 6
-HOP_TOPICS = ("requests", "stubs", "generated", "validated", "injected", "stored")
+# The topics between the client and the result: each stage's input, then the last output.
+HOP_TOPICS = (*(STAGE_INPUTS[stage] for stage in STAGES), STAGE_OUTPUTS[STAGES[-1]])
+TOPIC_HOPS = len(HOP_TOPICS)
 
 console = Console()
 

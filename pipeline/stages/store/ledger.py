@@ -63,8 +63,12 @@ class LedgerEntry:
         return entry
 
 
+def _file_stem(request_id: str) -> str:
+    return hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 def entry_name(request_id: str) -> str:
-    return hashlib.sha256(request_id.encode("utf-8", "surrogatepass")).hexdigest() + ".json"
+    return _file_stem(request_id) + ".json"
 
 
 def lookup(root: Path, request_id: str) -> LedgerEntry | None:
@@ -114,7 +118,7 @@ def record(root: Path, entry: LedgerEntry, *, permissions: int, dir_mode: int) -
 
 
 def delivered_name(request_id: str) -> str:
-    return entry_name(request_id).removesuffix(".json") + ".delivered"
+    return _file_stem(request_id) + ".delivered"
 
 
 def is_delivered(root: Path, request_id: str) -> bool:
