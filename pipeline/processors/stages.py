@@ -7,7 +7,7 @@ from pathlib import PurePosixPath
 from typing import ClassVar
 
 from pipeline.errors import StageError
-from pipeline.models import GeneratedBody
+from pipeline.models import Finding, GeneratedBody
 from pipeline.records import (
     CodeGenerated,
     CodeInjected,
@@ -25,6 +25,7 @@ from pipeline.stages.generate import (
     OpenAIGenerator,
     ProvidedGenerator,
 )
+from pipeline.stages.generate.problems import REPLY_UNUSABLE, ReplyProblems
 from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
 from pipeline.stages.validate import ValidateOptions, validate_bodies
@@ -65,7 +66,11 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
 
 
 class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
-    """First attempts from ``stubs``, repairs from ``repairs``: only failing stubs are redone."""
+    """First attempts from ``stubs``, repairs from ``repairs``: only failing stubs are redone.
+
+    A stub whose reply could not be used (no code, refused, cut...) goes back through
+    ``repairs`` with a finding that says why, the good bodies kept, until ``max_attempts``.
+    """
 
     stage: ClassVar[str] = "generate"
     input_model: ClassVar[type[Record]] = StubsExtracted
@@ -74,7 +79,7 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
         self.settings = settings
         self.generators = generators or default_generators(settings)
 
-    async def process(self, record: StubsExtracted) -> CodeGenerated:
+    async def process(self, record: StubsExtracted) -> CodeGenerated | Routed:
         generator = self.generators.get(record.request.generator)
         if generator is None:
             raise StageError(
@@ -85,21 +90,45 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
         only, kept = _stubs_to_redo(record)
         task = GenerationTask(
             extraction=record.extraction,
+            source=record.request.source,
             provided_bodies=record.request.bodies,
             attempt=record.attempt,
             findings=record.findings,
             previous_bodies={b.qualified_name: b.code for b in record.previous_bodies},
             only=only,
         )
-        fresh = {b.qualified_name: b for b in await generator.generate(task)}
-        order = [stub.qualified_name for stub in record.extraction.stubs]
-        bodies = [fresh.get(name) or kept[name] for name in order if name in fresh or name in kept]
+        try:
+            generated = await generator.generate(task)
+        except ReplyProblems as problems:
+            return self._ask_again(
+                record, _in_module_order(record, problems.bodies, kept), problems
+            )
+        bodies = _in_module_order(record, generated, kept)
         return CodeGenerated(
             **_carry(record),
             request=record.request,
             extraction=record.extraction,
             bodies=bodies,
             attempt=record.attempt,
+        )
+
+    def _ask_again(
+        self, record: StubsExtracted, bodies: list[GeneratedBody], problems: ReplyProblems
+    ) -> Routed:
+        """The stubs with unusable replies to ``repairs``; ``REPLY_UNUSABLE`` when out of
+        attempts."""
+        if record.attempt < self.settings.max_attempts:
+            return _repair(record, problems.findings, bodies)
+        shown = "; ".join(
+            f"{f.qualified_name}: {f.code} {f.message}" for f in problems.findings[:3]
+        )
+        raise StageError(
+            f"no usable reply for {len(problems.findings)} of {len(record.extraction.stubs)} "
+            f"stub(s) after {record.attempt} attempt(s): {shown}",
+            code=REPLY_UNUSABLE,
+            findings=[f.model_dump(mode="json") for f in problems.findings],
+            attempts=record.attempt,
+            **{k: v for k, v in problems.details.items() if k != "attempts"},
         )
 
     def stub_count(self, record: StubsExtracted) -> int:
@@ -115,6 +144,31 @@ def default_generators(settings: Settings) -> dict[str, Generator]:
     if settings.openai_base_url:
         generators["openai"] = OpenAIGenerator.from_settings(settings)
     return generators
+
+
+def _repair(
+    attempt: StubsExtracted | CodeGenerated, findings: list[Finding], bodies: list[GeneratedBody]
+) -> Routed:
+    """The request back to generate, for another attempt at the stubs with findings."""
+    return Routed(
+        "repairs",
+        StubsExtracted(
+            **_carry(attempt),
+            request=attempt.request,
+            extraction=attempt.extraction,
+            attempt=attempt.attempt + 1,
+            findings=findings,
+            previous_bodies=bodies,
+        ),
+    )
+
+
+def _in_module_order(
+    record: StubsExtracted, fresh: list[GeneratedBody], kept: dict[str, GeneratedBody]
+) -> list[GeneratedBody]:
+    by_name = {**kept, **{b.qualified_name: b for b in fresh}}
+    order = [stub.qualified_name for stub in record.extraction.stubs]
+    return [by_name[name] for name in order if name in by_name]
 
 
 def _stubs_to_redo(record: StubsExtracted) -> tuple[list[str] | None, dict[str, GeneratedBody]]:
@@ -156,17 +210,7 @@ class ValidateProcessor(Processor[CodeGenerated, CodeValidated]):
                 attempt=record.attempt,
             )
         if record.attempt < self.settings.max_attempts:
-            return Routed(
-                "repairs",
-                StubsExtracted(
-                    **_carry(record),
-                    request=record.request,
-                    extraction=record.extraction,
-                    attempt=record.attempt + 1,
-                    findings=report.errors,
-                    previous_bodies=record.bodies,
-                ),
-            )
+            return _repair(record, report.errors, record.bodies)
         shown = "; ".join(
             f"{f.qualified_name or '<module>'} line {f.line}: {f.code} {f.message}"
             for f in report.errors[:5]

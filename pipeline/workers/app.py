@@ -31,7 +31,7 @@ from pipeline.workers.telemetry import observe, serve_prometheus
 log = logging.getLogger(__name__)
 
 # Topics a stage may route a record to besides its usual output.
-ROUTED_OUTPUTS: dict[str, tuple[str, ...]] = {"validate": ("repairs",)}
+ROUTED_OUTPUTS: dict[str, tuple[str, ...]] = {"generate": ("repairs",), "validate": ("repairs",)}
 DRAIN_SECONDS = 30.0
 
 

@@ -17,6 +17,12 @@ It runs either on the caller's event loop (``await start()`` / ``await stop()``)
 own loop in a background thread (``start_in_thread()`` / ``stop_in_thread()``), for tests
 whose code blocks the loop or runs workers in other processes.
 
+Replies come in the styles real servers and models answer in: ``completion`` and ``fenced``
+(plain), ``cut`` (``finish_reason: "length"``), ``lone_think`` (R1-style reasoning ended by a
+lone ``</think>``), ``with_reasoning_field`` (``reasoning_content`` / ``reasoning``),
+``content_parts`` (a list of typed parts), ``event_stream`` (an SSE body), ``refusal``,
+``empty`` and ``error``.
+
 Example::
 
     server = LLMServer(latency=0.5)
@@ -103,7 +109,7 @@ _STUB_NAME = re.compile(r"Write the body of `([^`]+)`")
 
 
 def completion(
-    content: str | None,
+    content: str | list[dict[str, Any]] | None,
     *,
     prompt_tokens: int = 10,
     completion_tokens: int = 20,
@@ -111,8 +117,10 @@ def completion(
     finish_reason: str = "stop",
     delay: float = 0.0,
     headers: Mapping[str, str] | None = None,
+    **message: Any,
 ) -> Reply:
-    """A successful chat completion with ``content`` and usage."""
+    """A successful chat completion with ``content`` and usage; ``message`` adds fields to the
+    message (``reasoning_content``, ``reasoning``, ``refusal``)."""
     return Reply(
         status=200,
         body={
@@ -123,7 +131,7 @@ def completion(
             "choices": [
                 {
                     "index": 0,
-                    "message": {"role": "assistant", "content": content},
+                    "message": {"role": "assistant", "content": content, **message},
                     "finish_reason": finish_reason,
                 }
             ],
@@ -141,6 +149,74 @@ def completion(
 def fenced(code: str, **kwargs: Any) -> Reply:
     """A completion whose content is ``code`` in a ```python fence."""
     return completion(f"```python\n{code}\n```", **kwargs)
+
+
+# ---------------------------------------------------------------- reply styles
+# How real servers and models answer; each takes the code the answer should carry.
+
+
+def cut(code: str, **kwargs: Any) -> Reply:
+    """Stopped at the token limit (``finish_reason: "length"``) right after ``code``."""
+    return completion(f"```python\n{code}\n", finish_reason="length", **kwargs)
+
+
+def lone_think(code: str, draft: str = "return None", **kwargs: Any) -> Reply:
+    """R1-style: the template opened ``<think>``, so the text starts with the reasoning (a
+    draft in a fence) and the answer follows a lone ``</think>``."""
+    reasoning = f"The user wants a body. A first draft:\n```python\n{draft}\n```\nBetter:\n"
+    return completion(f"{reasoning}</think>\n\n```python\n{code}\n```", **kwargs)
+
+
+def with_reasoning_field(
+    code: str, draft: str = "return None", *, field: str = "reasoning_content", **kwargs: Any
+) -> Reply:
+    """The thinking in ``reasoning_content`` (vLLM, DeepSeek) or ``reasoning`` (Ollama,
+    OpenRouter), with a longer wrong draft in it."""
+    thinking = f"Draft:\n```python\n{draft}\n# a long draft\n```"
+    return completion(f"```python\n{code}\n```", **{field: thinking}, **kwargs)
+
+
+def content_parts(code: str, draft: str = "return None", **kwargs: Any) -> Reply:
+    """Content as a list of parts: a reasoning part, then the answer in two text parts."""
+    fence = f"```python\n{code}\n```"
+    middle = len(fence) // 2
+    parts = [
+        {"type": "reasoning", "text": f"```python\n{draft}\n# a longer draft\n```"},
+        {"type": "text", "text": fence[:middle]},
+        {"type": "text", "text": fence[middle:]},
+    ]
+    return completion(parts, **kwargs)
+
+
+def event_stream(
+    code: str, *, chunk: int = 7, finish_reason: str = "stop", done: bool = True, **kwargs: Any
+) -> Reply:
+    """A ``text/event-stream`` body (``data: {...}`` chunks, ``data: [DONE]``) though the
+    request asked for none."""
+    text = f"```python\n{code}\n```"
+    base = {"id": "chatcmpl-test", "object": "chat.completion.chunk", "model": "test-model"}
+    events = [{**base, "choices": [{"index": 0, "delta": {"role": "assistant"}}]}]
+    for start in range(0, len(text), chunk):
+        delta = {"content": text[start : start + chunk]}
+        events.append({**base, "choices": [{"index": 0, "delta": delta}]})
+    events.append({**base, "choices": [{"index": 0, "delta": {}, "finish_reason": finish_reason}]})
+    usage = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+    events.append({**base, "choices": [], "usage": usage})
+    lines = [f"data: {json.dumps(event)}\n\n" for event in events]
+    if done:
+        lines.append("data: [DONE]\n\n")
+    headers = {"Content-Type": "text/event-stream", **kwargs.pop("headers", {})}
+    return Reply(body="".join(lines), headers=headers, **kwargs)
+
+
+def refusal(text: str = "I'm sorry, but I can't help with that.", **kwargs: Any) -> Reply:
+    """OpenAI's refusal: no content, the reason in ``refusal``."""
+    return completion(None, refusal=text, **kwargs)
+
+
+def empty(**kwargs: Any) -> Reply:
+    """A well-formed completion with nothing in it."""
+    return completion("", **kwargs)
 
 
 def error(

@@ -37,7 +37,7 @@ from pipeline.stages.inject import inject_bodies
 from pipeline.workers.runner import StageRunner
 from tests.fixtures import EXAMPLES
 from tests.support.llm_fixtures import LLMServerFactory
-from tests.support.llm_server import LLMServer, Received, Reply, fenced
+from tests.support.llm_server import LLMServer, Received, Reply, cut, fenced, refusal
 
 SOURCE = (EXAMPLES / "rate_limiter.py").read_text(encoding="utf-8")
 GOOD: dict[str, str] = json.loads(
@@ -321,3 +321,73 @@ async def test_a_reply_that_does_not_parse_is_repaired_too(scripted_chain: Any) 
     second = await chain.generated(repair)
     assert len(server.completion_requests) == 1
     assert isinstance(await chain.validate.process(second), CodeValidated)
+
+
+# ---------------------------------------------------------------- unusable replies
+
+
+class Styled(Scripted):
+    """Like ``Scripted``, with whole replies (any style) queued for some stubs."""
+
+    def __init__(self, replies: dict[str, list[Reply]]) -> None:
+        super().__init__()
+        self.replies = {name: list(queued) for name, queued in replies.items()}
+
+    def __call__(self, request: Received) -> Reply:
+        queued = self.replies.get(request.stub_name or "")
+        return queued.pop(0) if queued else super().__call__(request)
+
+
+async def test_a_refusal_is_asked_again_and_the_other_stubs_are_kept(
+    scripted_chain: Any,
+) -> None:
+    server, chain = await scripted_chain(Styled({"per_second": [refusal("Not today.")]}))
+    stubs = await chain.stubs()
+    routed = await chain.generate.process(stubs)
+    assert isinstance(routed, Routed)
+    assert routed.topic == "repairs"
+    repair = routed.record
+    assert isinstance(repair, StubsExtracted)
+    assert repair.attempt == 2
+    assert [(f.qualified_name, f.rule, f.code) for f in repair.findings] == [
+        ("per_second", "reply", "RPL003")
+    ]
+    assert [b.qualified_name for b in repair.previous_bodies] == STUBS[:3]
+
+    server.reset()
+    second = await chain.generated(repair)
+    [prompt] = server.completion_requests
+    assert prompt.stub_name == "per_second"
+    assert "This is attempt 2" in prompt.user_prompt
+    assert "Not today." in prompt.user_prompt  # the note says what was wrong
+    assert [b.qualified_name for b in second.bodies] == STUBS
+    validated = await chain.validate.process(second)
+    assert isinstance(validated, CodeValidated)
+    stored = await chain.store.process(await chain.inject.process(validated))
+    assert isinstance(stored, FileStored)
+    assert (
+        Path(stored.artifact.path).read_text(encoding="utf-8") == inject_bodies(SOURCE, GOOD).source
+    )
+
+
+async def test_unusable_replies_fail_clearly_after_max_attempts(scripted_chain: Any) -> None:
+    cut_reply = cut(GOOD["per_second"])
+    server, chain = await scripted_chain(Styled({"per_second": [cut_reply] * 3}))
+    generate = StageRunner(chain.generate, chain.settings)
+    record = await chain.stubs()
+    key = record.request_id.encode()
+    value = record.model_dump_json().encode()
+    topics = []
+    for attempt in (1, 2, 3):
+        out = await generate.handle(key, value, f"stubs[0]@{attempt}")
+        topics.append(out[0].topic)
+        value = out[0].value
+    assert topics == ["repairs", "repairs", "failed"]
+    failed = decode(RequestFailed, value)
+    assert (failed.stage, failed.error_code, failed.attempts) == ("generate", "REPLY_UNUSABLE", 3)
+    assert "per_second" in failed.message and "token limit" in failed.message
+    assert [(f["qualified_name"], f["code"]) for f in failed.details["findings"]] == [
+        ("per_second", "RPL002")
+    ]
+    # attempt 1 asks for every stub, the repairs for per_second only
+    assert len(server.completion_requests) == 4 + 1 + 1

@@ -2,9 +2,14 @@
 
 OpenAI, vLLM, Ollama, llama.cpp's server, LiteLLM...: ``POST {base_url}/chat/completions``.
 One prompt per stub (see ``prompts``), the stubs of a request in parallel, the code taken
-out of each reply (see ``replies``). Calls go through one pooled HTTP client, a per-worker
-concurrency limit, retries with backoff and a circuit breaker per endpoint (see
-``resilience``). Token counts and cost are recorded on every body.
+out of each reply (see ``replies``; the answer is kept apart from the reasoning: the
+``reasoning_content`` or ``reasoning`` field, reasoning content parts, ``<think>`` sections; an
+event-stream body is read too, even when a plain one was asked for). A malformed or empty
+answer is retried like a transient error. A reply that cannot be used (no code, a refusal,
+cut at the token limit, helpers that cannot be placed) is that stub's problem: the others
+are returned with it (``ReplyProblems``) and the repair loop asks again. Calls go through
+one pooled HTTP client, a per-worker concurrency limit, retries with backoff and a circuit
+breaker per endpoint (see ``resilience``). Token counts and cost are recorded on every body.
 
 The API key is sent as a bearer token and is never logged nor put in an error or a repr.
 """
@@ -16,7 +21,7 @@ import json
 import logging
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,8 +31,10 @@ from pydantic import SecretStr
 from pipeline.models import Finding, GeneratedBody, Stub
 from pipeline.settings import Settings
 from pipeline.stages.generate.base import GenerateError, GenerationTask, Generator
+from pipeline.stages.generate.extras import settle_extras
+from pipeline.stages.generate.problems import REPLY_REFUSED, ReplyProblem, ReplyProblems
 from pipeline.stages.generate.prompts import PROMPT_VERSION, ChatMessage, HouseRules, build_messages
-from pipeline.stages.generate.replies import extract_code
+from pipeline.stages.generate.replies import extract_code, split_reasoning
 from pipeline.stages.generate.resilience import (
     CircuitBreaker,
     CircuitBreakers,
@@ -155,6 +162,19 @@ class Completion:
     prompt_tokens: int
     completion_tokens: int
     refusal: str | None = None
+    reasoning: str | None = None
+
+
+class UnusableAnswer(TransientCallError):
+    """HTTP 2xx with an answer that cannot be read (not JSON, no choice...): retried."""
+
+
+class EmptyAnswer(TransientCallError):
+    """A well-formed answer with nothing in it: retried; the last one is the reply."""
+
+    def __init__(self, reason: str, completion: Completion) -> None:
+        super().__init__(reason)
+        self.completion = completion
 
 
 class ChatCompletionsClient:
@@ -222,6 +242,16 @@ class ChatCompletionsClient:
         describe = f"chat completion{f' for {label}' if label else ''} at {self.config.endpoint}"
         try:
             return await self.retry.call(lambda: self._attempt(body), describe=describe)
+        except EmptyAnswer as error:
+            return error.completion  # the reply has no code: the repair loop's business
+        except UnusableAnswer as error:
+            raise GenerateError(
+                f"the model endpoint {self.config.endpoint} sent an unusable answer "
+                f"{self.retry.attempts} time(s): {error.reason}",
+                code=BAD_LLM_RESPONSE,
+                endpoint=self.config.endpoint,
+                attempts=self.retry.attempts,
+            ) from None
         except TransientCallError as error:
             raise GenerateError(
                 f"the model endpoint {self.config.endpoint} gave no answer after "
@@ -302,14 +332,7 @@ class ChatCompletionsClient:
             self._load[shard] -= 1
 
     def _completion(self, response: httpx.Response) -> Completion:
-        try:
-            payload = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-            raise self._bad_response(
-                f"the body is not JSON: {self._redact(response.text[:200])!r}"
-            ) from None
-        if not isinstance(payload, dict):
-            raise self._bad_response("the body is not a JSON object")
+        payload = self._payload(response)
         if "error" in payload and not payload.get("choices"):
             raise self._bad_response(f"an error came with HTTP 200: {_message_of(payload)}")
         choices = payload.get("choices")
@@ -323,21 +346,44 @@ class ChatCompletionsClient:
         assert isinstance(usage, dict)
         model = payload.get("model")
         refusal = message.get("refusal")
-        return Completion(
-            content=_text_of(message.get("content")),
+        content, reasoning = _answer_of(message)
+        completion = Completion(
+            content=content,
             finish_reason=_str_or_none(choice.get("finish_reason")),
             model=model if isinstance(model, str) and model else None,
             prompt_tokens=_count(usage.get("prompt_tokens")),
             completion_tokens=_count(usage.get("completion_tokens")),
             refusal=refusal if isinstance(refusal, str) and refusal else None,
+            reasoning=reasoning or None,
         )
+        empty = not (content or "").strip() and completion.refusal is None
+        if empty and completion.finish_reason not in ("length", "content_filter"):
+            only = " (only reasoning)" if reasoning else ""
+            raise EmptyAnswer(f"the answer is empty{only}", completion)
+        return completion
 
-    def _bad_response(self, reason: str) -> GenerateError:
-        return GenerateError(
-            f"the model endpoint {self.config.endpoint} sent an unusable answer: {reason}",
-            code=BAD_LLM_RESPONSE,
-            endpoint=self.config.endpoint,
-        )
+    def _payload(self, response: httpx.Response) -> dict[str, Any]:
+        """The answer as one JSON object; an event stream is folded into one."""
+        text = response.text
+        streamed = response.headers.get("content-type", "").startswith("text/event-stream")
+        if streamed or text.lstrip().startswith("data:"):
+            events = _stream_events(text)
+            if events is None:
+                raise self._bad_response(
+                    f"an event in the stream is not JSON: {self._redact(text[:200])!r}"
+                )
+            return _folded_stream(events, self._bad_response)
+        try:
+            payload = response.json()
+        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+            reason = f"the body is not JSON: {self._redact(text[:200])!r}"
+            raise self._bad_response(reason) from None
+        if not isinstance(payload, dict):
+            raise self._bad_response("the body is not a JSON object")
+        return payload
+
+    def _bad_response(self, reason: str) -> UnusableAnswer:
+        return UnusableAnswer(reason)
 
     def _redact(self, text: str) -> str:
         key = self.config.api_key.get_secret_value() if self.config.api_key else ""
@@ -384,6 +430,9 @@ class OpenAIGenerator(Generator):
         await self.client.aclose()
 
     async def generate(self, task: GenerationTask) -> list[GeneratedBody]:
+        """One body per selected stub. A call that failed fails the request (``GenerateError``);
+        when only replies were unusable, ``ReplyProblems`` carries the good bodies and a
+        finding per unusable reply."""
         stubs = task.selected_stubs()
         if not stubs:
             return []
@@ -399,8 +448,14 @@ class OpenAIGenerator(Generator):
                 failures.append((stub.qualified_name, result))
             else:
                 raise result
-        if failures:
+        if any(not isinstance(error, ReplyProblem) for _, error in failures):
             raise _combined(failures, len(stubs), bodies)
+        if failures:
+            raise ReplyProblems(
+                bodies,
+                [e.finding(name) for name, e in failures if isinstance(e, ReplyProblem)],
+                **_usage(failures, bodies),
+            )
         return bodies
 
     async def _generate_one(self, stub: Stub, task: GenerationTask) -> GeneratedBody:
@@ -416,19 +471,8 @@ class OpenAIGenerator(Generator):
         completion = await self.client.complete(messages, label=name)
         model = completion.model or self.config.model
         cost = self.cost(completion)
-        if completion.refusal and not completion.content:
-            raise GenerateError(
-                f"the model refused to write {name}: {completion.refusal[:300]}",
-                code="NO_CODE_IN_REPLY",
-                qualified_name=name,
-                prompt_tokens=completion.prompt_tokens,
-                completion_tokens=completion.completion_tokens,
-                cost_usd=cost,
-            )
         try:
-            extracted = extract_code(
-                completion.content, name, finish_reason=completion.finish_reason
-            )
+            code = self._code_of(completion, stub, task)
         except GenerateError as error:
             error.details.update(
                 qualified_name=name,
@@ -439,7 +483,7 @@ class OpenAIGenerator(Generator):
             raise
         return GeneratedBody(
             qualified_name=name,
-            code=extracted.code,
+            code=code,
             generator=self.name,
             model=model,
             attempt=task.attempt,
@@ -447,6 +491,29 @@ class OpenAIGenerator(Generator):
             prompt_tokens=completion.prompt_tokens,
             completion_tokens=completion.completion_tokens,
             cost_usd=cost,
+        )
+
+    def _code_of(self, completion: Completion, stub: Stub, task: GenerationTask) -> str:
+        """The code to inject; ``ReplyProblem`` when the reply cannot be used."""
+        name = stub.qualified_name
+        refused = completion.refusal or (
+            "the provider's content filter stopped the reply"
+            if completion.finish_reason == "content_filter"
+            else None
+        )
+        if refused:
+            raise ReplyProblem(
+                f"the model refused to write {name}: {refused[:300]}",
+                code=REPLY_REFUSED,
+                finding_code="RPL003",
+                excerpt=completion.content or "",
+            )
+        extracted = extract_code(completion.content, name, finish_reason=completion.finish_reason)
+        return settle_extras(
+            extracted,
+            stub,
+            module_source=task.source,
+            stub_names=[s.qualified_name for s in task.extraction.stubs],
         )
 
     def cost(self, completion: Completion) -> float:
@@ -515,13 +582,22 @@ def _combined(
             {"qualified_name": name, "code": error.code, "message": error.message}
             for name, error in failures
         ],
-        prompt_tokens=sum(b.prompt_tokens for b in bodies)
-        + sum(int(e.details.get("prompt_tokens", 0)) for _, e in failures),
-        completion_tokens=sum(b.completion_tokens for b in bodies)
-        + sum(int(e.details.get("completion_tokens", 0)) for _, e in failures),
-        cost_usd=sum(b.cost_usd for b in bodies)
-        + sum(float(e.details.get("cost_usd", 0.0)) for _, e in failures),
+        **_usage(failures, bodies),
     )
+
+
+def _usage(
+    failures: list[tuple[str, GenerateError]], bodies: list[GeneratedBody]
+) -> dict[str, Any]:
+    """Tokens and cost of every call, the failed ones included."""
+    return {
+        "prompt_tokens": sum(b.prompt_tokens for b in bodies)
+        + sum(int(e.details.get("prompt_tokens", 0)) for _, e in failures),
+        "completion_tokens": sum(b.completion_tokens for b in bodies)
+        + sum(int(e.details.get("completion_tokens", 0)) for _, e in failures),
+        "cost_usd": sum(b.cost_usd for b in bodies)
+        + sum(float(e.details.get("cost_usd", 0.0)) for _, e in failures),
+    }
 
 
 def _some(names: list[str]) -> str:
@@ -563,17 +639,120 @@ def _message_of(payload: dict[str, Any]) -> str | None:
     return None
 
 
-def _text_of(content: object) -> str | None:
+REASONING_FIELDS = ("reasoning_content", "reasoning")
+"""Where servers put a reasoning model's thinking: vLLM and DeepSeek ``reasoning_content``;
+Ollama and OpenRouter ``reasoning``. Never taken as the answer."""
+
+REASONING_PARTS = frozenset({"reasoning", "thinking", "reasoning_text", "summary_text"})
+TEXT_PARTS = frozenset({"text", "output_text"})
+
+
+def _answer_of(message: dict[str, Any]) -> tuple[str | None, str]:
+    """(answer, reasoning) of a message: its content, minus ``<think>`` sections and content
+    parts of reasoning types; the reasoning fields and those parts."""
+    text, reasoning = _text_of(message.get("content"))
+    thoughts = [
+        value for key in REASONING_FIELDS if isinstance(value := message.get(key), str) and value
+    ]
+    if reasoning:
+        thoughts.append(reasoning)
+    if text is None:
+        return None, "\n".join(thoughts)
+    answer, thinking = split_reasoning(text)
+    if thinking:
+        thoughts.append(thinking)
+    return answer, "\n".join(thoughts)
+
+
+def _text_of(content: object) -> tuple[str | None, str]:
+    """(text, reasoning) of a content string or list of parts."""
     if isinstance(content, str):
-        return content
-    if isinstance(content, list):  # content parts
-        texts = [
-            part.get("text", "")
-            for part in content
-            if isinstance(part, dict) and isinstance(part.get("text"), str)
-        ]
-        return "".join(texts) if texts else None
-    return None
+        return content, ""
+    if not isinstance(content, list):
+        return None, ""
+    texts: list[str] = []
+    thoughts: list[str] = []
+    for part in content:
+        if isinstance(part, str):
+            texts.append(part)
+            continue
+        if not isinstance(part, dict):
+            continue
+        kind = part.get("type")
+        if kind in REASONING_PARTS:
+            thoughts.extend(_strings(part.get("text"), part.get(kind), part.get("summary")))
+        elif kind is None or kind in TEXT_PARTS:
+            texts.extend(_strings(part.get("text")))
+    return ("".join(texts) if texts else None), "\n".join(thoughts)
+
+
+def _strings(*values: object) -> list[str]:
+    """The text in values that may be a string, a part, or a list of them."""
+    found: list[str] = []
+    for value in values:
+        if isinstance(value, str):
+            found.append(value)
+        elif isinstance(value, dict):
+            found.extend(_strings(value.get("text")))
+        elif isinstance(value, list):
+            found.extend(_strings(*value))
+    return found
+
+
+def _stream_events(text: str) -> list[dict[str, Any]] | None:
+    """The JSON objects of an event stream's ``data:`` lines (``[DONE]`` aside); None when
+    one is not JSON."""
+    events: list[dict[str, Any]] = []
+    for line in text.splitlines():
+        if not line.startswith("data:"):
+            continue  # comments, event names, ids, blank separators
+        data = line[len("data:") :].strip()
+        if not data or data == "[DONE]":
+            continue
+        try:
+            event = json.loads(data)
+        except json.JSONDecodeError:
+            return None
+        if isinstance(event, dict):
+            events.append(event)
+    return events
+
+
+def _folded_stream(events: list[dict[str, Any]], bad: Callable[[str], Exception]) -> dict[str, Any]:
+    """One chat-completion object from the chunks of a streamed one."""
+    content: list[str] = []
+    reasoning: list[str] = []
+    refusal: list[str] = []
+    finish_reason: str | None = None
+    folded: dict[str, Any] = {}
+    for event in events:
+        if "error" in event and not event.get("choices"):
+            raise bad(f"the stream carried an error: {_message_of(event)}")
+        for key in ("model", "usage"):
+            if event.get(key):
+                folded[key] = event[key]
+        for choice in event.get("choices") or []:
+            if not isinstance(choice, dict) or choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or choice.get("message") or {}
+            if isinstance(delta, dict):
+                text, thoughts = _text_of(delta.get("content"))
+                content.append(text or "")
+                reasoning.append(thoughts)
+                reasoning.extend(
+                    value for key in REASONING_FIELDS if isinstance(value := delta.get(key), str)
+                )
+                if isinstance(delta.get("refusal"), str):
+                    refusal.append(delta["refusal"])
+            finish_reason = _str_or_none(choice.get("finish_reason")) or finish_reason
+    if finish_reason is None:
+        raise bad("the event stream ended before the answer did (no finish_reason)")
+    message = {
+        "content": "".join(content),
+        "reasoning_content": "".join(reasoning),
+        "refusal": "".join(refusal) or None,
+    }
+    return {**folded, "choices": [{"message": message, "finish_reason": finish_reason}]}
 
 
 def _str_or_none(value: object) -> str | None:

@@ -12,9 +12,13 @@ Models wrap code in many ways. Handled here:
   code (an example call, a ``__main__`` block) or inside its class, only the def is kept;
 * indentation: common indentation is removed, tabs expanded when needed, a first line that
   lost its indentation is re-indented;
-* reasoning models' ``<think>...</think>`` sections are dropped.
+* reasoning models' ``<think>...</think>`` sections are dropped, and so is everything before a
+  lone closing ``</think>`` (R1-style templates put the opening tag in the prompt, so the text
+  starts with the reasoning and the answer follows the closing tag): see ``split_reasoning``.
 
-A reply without usable code raises ``GenerateError`` with code ``NO_CODE_IN_REPLY``.
+A reply without usable code raises ``ReplyProblem`` with code ``NO_CODE_IN_REPLY``; a reply
+cut at the token limit (``finish_reason: "length"``) raises ``REPLY_CUT`` whatever its text,
+because a prefix that happens to parse is not the answer.
 """
 
 from __future__ import annotations
@@ -26,10 +30,15 @@ import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from pipeline.stages.generate.base import GenerateError
+from pipeline.stages.generate.problems import (
+    NO_CODE_IN_REPLY,
+    NO_CODE_RULE_CODE,
+    REPLY_CUT,
+    ReplyProblem,
+)
 from pipeline.stages.syntax_tree import parse_or_none
 
-NO_CODE_IN_REPLY = "NO_CODE_IN_REPLY"
+__all__ = ["NO_CODE_IN_REPLY", "ExtractedCode", "extract_code", "split_reasoning"]
 
 PYTHON_TAGS = frozenset({"", "python", "python3", "py", "py3", "ipython", "pycon", "sage"})
 """Fence info strings taken as Python (``pycon`` prompts are stripped)."""
@@ -38,7 +47,9 @@ MAX_UNFENCED_TRIM = 15
 """Lines tried off each end of an unfenced reply when looking for code among prose."""
 
 _FENCE_OPEN = re.compile(r"^(?P<indent>[ \t]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*(?P<info>[^\n`]*)$")
-_THINK = re.compile(r"<think(?:ing)?>.*?(?:</think(?:ing)?>|\Z)", re.DOTALL | re.IGNORECASE)
+_THINK = re.compile(r"<think(?:ing)?>(.*?)(?:</think(?:ing)?>|\Z)", re.DOTALL | re.IGNORECASE)
+_THINK_OPEN = re.compile(r"<think(?:ing)?>", re.IGNORECASE)
+_THINK_CLOSE = re.compile(r"</think(?:ing)?>", re.IGNORECASE)
 _PROMPT_PREFIX = re.compile(r"^(>>>|\.\.\.)( |$)")
 
 
@@ -50,6 +61,9 @@ class ExtractedCode:
     whole_def: bool
     fenced: bool
     parses: bool = True
+    context: str | None = None
+    """For a whole def that came with other code (helpers beside it, its class around it):
+    the whole code the def was taken from, so that nothing in it is dropped unseen."""
 
 
 @dataclass(frozen=True)
@@ -68,8 +82,17 @@ def extract_code(
     reply: str | None, function_name: str, *, finish_reason: str | None = None
 ) -> ExtractedCode:
     """The code of the reply for the function ``function_name`` (its last dotted part)."""
+    if finish_reason == "length":
+        raise ReplyProblem(
+            "the reply was cut at the token limit (finish_reason: length), so its code is "
+            "incomplete even where it parses: answer with the body only, shorter "
+            "(or raise CODEGEN_OPENAI_MAX_TOKENS)",
+            code=REPLY_CUT,
+            finding_code="RPL002",
+            finish_reason=finish_reason,
+        )
     name = function_name.rsplit(".", 1)[-1]
-    text = _THINK.sub("", reply or "").replace("\r\n", "\n").replace("\r", "\n")
+    text, _ = split_reasoning((reply or "").replace("\r\n", "\n").replace("\r", "\n"))
     if not text.strip():
         raise _no_code("the reply is empty", finish_reason)
     blocks = list(_fenced_blocks(text))
@@ -88,14 +111,28 @@ def extract_code(
     raise _no_code("the reply has no code block and no Python code", finish_reason, reply=text)
 
 
+def split_reasoning(text: str) -> tuple[str, str]:
+    """(answer, reasoning): ``<think>`` sections and a leading reasoning ended by a lone
+    ``</think>`` go to the reasoning; an unclosed ``<think>`` runs to the end."""
+    reasoning: list[str] = []
+    closing = _THINK_CLOSE.search(text)
+    if closing is not None and _THINK_OPEN.search(text, 0, closing.start()) is None:
+        reasoning.append(text[: closing.start()])
+        text = text[closing.end() :]
+
+    def take(match: re.Match[str]) -> str:
+        reasoning.append(match.group(1))
+        return ""
+
+    answer = _THINK.sub(take, text)
+    return answer, "\n".join(part.strip() for part in reasoning if part.strip())
+
+
 def _unparsable_answer(blocks: list[_Block], finish_reason: str | None) -> ExtractedCode | None:
     """A closed Python fence whose code does not parse is still the model's answer.
 
-    The validator reports its syntax error, and the repair loop sends that back to the model;
-    a reply cut at the token limit is not an answer.
+    The validator reports its syntax error, and the repair loop sends that back to the model.
     """
-    if finish_reason == "length":
-        return None
     candidates = [
         b for b in blocks if b.python and b.closed and b.text.strip() and not _parses(b.text)
     ]
@@ -121,16 +158,15 @@ def _parses(text: str) -> bool:
     return False
 
 
-def _no_code(reason: str, finish_reason: str | None, *, reply: str = "") -> GenerateError:
-    if finish_reason == "length":
-        reason += " (the reply was cut at the token limit: raise CODEGEN_OPENAI_MAX_TOKENS)"
-    elif finish_reason == "content_filter":
+def _no_code(reason: str, finish_reason: str | None, *, reply: str = "") -> ReplyProblem:
+    if finish_reason == "content_filter":
         reason += " (the reply was stopped by the provider's content filter)"
     excerpt = " ".join(reply.split())[:200]
-    return GenerateError(
+    return ReplyProblem(
         f"no usable code in the model's reply: {reason}"
         + (f"; the reply begins: {excerpt!r}" if excerpt else ""),
         code=NO_CODE_IN_REPLY,
+        finding_code=NO_CODE_RULE_CODE,
         reason=reason,
         finish_reason=finish_reason,
     )
@@ -179,7 +215,7 @@ def _best_block(blocks: list[_Block], name: str) -> ExtractedCode | None:
         defining = [(code, block) for code, block in found if code.whole_def]
         pool = defining or found
         code, _ = max(pool, key=lambda item: (len(item[0].code), -item[1].order))
-        return ExtractedCode(code.code, code.whole_def, fenced=True)
+        return ExtractedCode(code.code, code.whole_def, fenced=True, context=code.context)
     return None
 
 
@@ -205,7 +241,9 @@ def _from_unfenced(text: str, name: str) -> ExtractedCode | None:
                 continue
             usable = _usable("\n".join(chunk), name)
             if usable is not None:
-                return ExtractedCode(usable.code, usable.whole_def, fenced=False)
+                return ExtractedCode(
+                    usable.code, usable.whole_def, fenced=False, context=usable.context
+                )
     return None
 
 
@@ -224,7 +262,7 @@ def _trim_tail(lines: list[str], name: str) -> ExtractedCode | None:
     for end in range(len(lines), max(0, len(lines) - MAX_UNFENCED_TRIM * 4), -1):
         found = _usable("\n".join(lines[:end]), name)
         if found is not None:
-            return ExtractedCode(found.code, found.whole_def, fenced=False)
+            return ExtractedCode(found.code, found.whole_def, fenced=False, context=found.context)
     return None
 
 
@@ -251,6 +289,7 @@ def _looks_like_prose(line: str) -> bool:
 class _Code:
     code: str
     whole_def: bool
+    context: str | None = None
 
 
 def _usable(raw: str, name: str) -> _Code | None:
@@ -330,7 +369,8 @@ def _find_def(tree: ast.Module, name: str) -> ast.FunctionDef | ast.AsyncFunctio
 def _whole_def(
     tree: ast.Module, function: ast.FunctionDef | ast.AsyncFunctionDef, code: str
 ) -> _Code:
-    """The def with the imports written before it; any other top-level code is dropped."""
+    """The def with the imports written before it; any other code is left to ``extras``
+    (it is in ``context``)."""
     imports = [n for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     rest = [n for n in tree.body if n is not function and n not in imports]
     if not rest and all(i.lineno < function.lineno for i in imports):
@@ -344,7 +384,7 @@ def _whole_def(
         if i.lineno < first
     ]
     pieces.append(textwrap.dedent("\n".join(lines[first - 1 : end])))
-    return _Code("\n".join(pieces), whole_def=True)
+    return _Code("\n".join(pieces), whole_def=True, context=code)
 
 
 def _is_def(node: ast.stmt, name: str) -> bool:

@@ -15,6 +15,7 @@ import pytest
 from pipeline.models import Finding, Severity
 from pipeline.stages.extract import extract_stubs
 from pipeline.stages.generate import GenerateError, GenerationTask
+from pipeline.stages.generate.problems import ReplyProblems
 from pipeline.stages.generate.prompts import PROMPT_VERSION
 from tests.support.llm_fixtures import LLMServerFactory
 from tests.support.llm_server import Received, Reply, completion, error, fenced
@@ -120,15 +121,16 @@ async def test_a_whole_def_is_returned_as_a_def(llm_server: LLMServerFactory) ->
     assert isinstance(tree.body[0], ast.FunctionDef)
 
 
-async def test_a_reply_without_code_is_no_code_in_reply(llm_server: LLMServerFactory) -> None:
+async def test_a_reply_without_code_is_a_finding(llm_server: LLMServerFactory) -> None:
     server = await llm_server(default=completion("I am sorry, but I cannot help with that."))
     gen = generator(server)
-    with pytest.raises(GenerateError) as caught:
+    with pytest.raises(ReplyProblems) as caught:
         await gen.generate(task(only=["slugify"]))
     await gen.aclose()
-    assert caught.value.code == "NO_CODE_IN_REPLY"
-    assert "slugify" in caught.value.message
-    assert caught.value.details["failed"] == ["slugify"]
+    assert caught.value.code == "REPLY_UNUSABLE"
+    [finding] = caught.value.findings
+    assert (finding.qualified_name, finding.rule, finding.code) == ("slugify", "reply", "RPL001")
+    assert "no usable code" in finding.message
     assert len(server.requests) == 1  # not retried: the endpoint works
 
 
@@ -137,55 +139,60 @@ async def test_a_cut_reply_says_so(llm_server: LLMServerFactory) -> None:
         default=completion("```python\nfor word in text.split(:\n", finish_reason="length")
     )
     gen = generator(server)
-    with pytest.raises(GenerateError) as caught:
+    with pytest.raises(ReplyProblems) as caught:
         await gen.generate(task(only=["slugify"]))
     await gen.aclose()
-    assert caught.value.code == "NO_CODE_IN_REPLY"
-    assert "token limit" in caught.value.message
+    [finding] = caught.value.findings
+    assert finding.code == "RPL002"
+    assert "token limit" in finding.message
 
 
-async def test_a_refusal_is_no_code_in_reply(llm_server: LLMServerFactory) -> None:
+async def test_a_refusal_is_a_reply_problem(llm_server: LLMServerFactory) -> None:
     body = completion(None).body
     body["choices"][0]["message"]["refusal"] = "I can't do that."
     server = await llm_server(default=Reply(body=body))
     gen = generator(server)
-    with pytest.raises(GenerateError) as caught:
+    with pytest.raises(ReplyProblems) as caught:
         await gen.generate(task(only=["slugify"]))
     await gen.aclose()
-    assert caught.value.code == "NO_CODE_IN_REPLY"
-    assert "refused" in caught.value.message
+    [finding] = caught.value.findings
+    assert finding.code == "RPL003"
+    assert "refused" in finding.message
 
 
-async def test_one_failing_stub_fails_the_request_and_names_it(
+async def test_a_failed_call_fails_the_request_and_names_it(
     llm_server: LLMServerFactory,
 ) -> None:
     server = await llm_server(
-        default=by_stub({"Cart.checkout": completion("No code today.")}, fenced("return 1"))
+        default=by_stub(
+            {"Cart.checkout": error(400, "bad"), "slugify": completion("No code.")},
+            fenced("return 1"),
+        )
     )
     gen = generator(server)
     with pytest.raises(GenerateError) as caught:
         await gen.generate(task())
     await gen.aclose()
     error_ = caught.value
-    assert error_.code == "NO_CODE_IN_REPLY"
-    assert "1 of 3 stub(s)" in error_.message
+    assert not isinstance(error_, ReplyProblems)
+    assert "2 of 3 stub(s)" in error_.message
     assert "Cart.checkout" in error_.message
-    assert error_.details["failed"] == ["Cart.checkout"]
-    assert error_.details["prompt_tokens"] == 30  # every call's tokens are accounted for
+    assert error_.details["failed"] == ["Cart.checkout", "slugify"]
+    assert error_.details["prompt_tokens"] == 20  # every call's tokens are accounted for
 
 
-async def test_many_failing_stubs_keep_the_message_short(llm_server: LLMServerFactory) -> None:
+async def test_many_unusable_replies_keep_the_message_short(llm_server: LLMServerFactory) -> None:
     source = "".join(f'def stub_{i}() -> int:\n    """Stub {i}."""\n    ...\n\n' for i in range(40))
     server = await llm_server(default=completion("No code today."))
     gen = generator(server)
-    with pytest.raises(GenerateError) as caught:
+    with pytest.raises(ReplyProblems) as caught:
         await gen.generate(GenerationTask(extraction=extract_stubs(source)))
     await gen.aclose()
     message = caught.value.message
-    assert "40 of 40 stub(s)" in message
+    assert "40 stub(s)" in message
     assert "and 35 more" in message
     assert len(message) < 600
-    assert len(caught.value.details["failed"]) == 40  # the details still name every stub
+    assert len(caught.value.findings) == 40  # the findings still name every stub
 
 
 async def test_many_kinds_of_failure_are_counted_not_listed(llm_server: LLMServerFactory) -> None:
@@ -222,7 +229,8 @@ async def test_a_malformed_response_is_bad_llm_response(
         await gen.generate(task(only=["slugify"]))
     await gen.aclose()
     assert caught.value.code == "BAD_LLM_RESPONSE"
-    assert len(server.requests) == 1
+    assert "unusable answer 4 time(s)" in caught.value.message
+    assert len(server.requests) == 4  # retried like a transient error, then given up
 
 
 async def test_content_parts_are_joined(llm_server: LLMServerFactory) -> None:
@@ -646,7 +654,7 @@ async def test_the_api_key_never_shows(
     server.enqueue(
         error(500, echo),  # retried: logged
         error(401, echo),
-        Reply(status=200, body=f"not json {API_KEY}"),
+        *[Reply(status=200, body=f"not json {API_KEY}")] * 4,  # retried, then given up
     )
     gen = generator(server, openai_breaker_threshold=100)
     errors: list[GenerateError] = []

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pipeline.stages.generate import GenerateError
-from pipeline.stages.generate.replies import ExtractedCode, extract_code
+from pipeline.stages.generate.replies import ExtractedCode, extract_code, split_reasoning
 
 BODY = 'words = text.lower().split()\nreturn "-".join(words)'
 
@@ -236,6 +236,36 @@ def test_a_cut_reply_names_the_token_limit() -> None:
         code_of("```python\nfor x in (\n", finish_reason="length")
     assert "token limit" in caught.value.message
     assert caught.value.details["finish_reason"] == "length"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [f"```python\n{BODY}\n", f"```python\n{BODY}\n```", BODY, f"def slugify(text):\n    {BODY}"],
+    ids=["open-fence", "closed-fence", "bare", "whole-def"],
+)
+def test_a_cut_reply_is_never_code_even_when_it_parses(reply: str) -> None:
+    with pytest.raises(GenerateError) as caught:
+        code_of(reply, finish_reason="length")
+    assert caught.value.code == "REPLY_CUT"
+
+
+def test_a_lone_closing_think_ends_the_reasoning() -> None:
+    draft = "def slugify(text: str) -> str:\n    return text"
+    reply = f"Draft:\n```python\n{draft}\n```\nNo, better:\n</think>\n\n```python\n{BODY}\n```"
+    assert code_of(reply).code == BODY
+
+
+@pytest.mark.parametrize(
+    ("text", "answer", "reasoning"),
+    [
+        ("plan</think>answer", "answer", "plan"),
+        ("<think>plan</think>answer", "answer", "plan"),
+        ("<thinking>a</thinking>b<think>c", "b", "a\nc"),
+        ("answer without reasoning", "answer without reasoning", ""),
+    ],
+)
+def test_split_reasoning(text: str, answer: str, reasoning: str) -> None:
+    assert split_reasoning(text) == (answer, reasoning)
 
 
 # ---------------------------------------------------------------- properties
