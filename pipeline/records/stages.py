@@ -44,10 +44,15 @@ class StubsExtracted(Record):
     extraction: ExtractionResult
     attempt: int = Field(default=1, ge=1, description="1 for the first generation.")
     findings: list[Finding] = Field(
-        default_factory=list, description="Validation errors of the previous attempt."
+        default_factory=list,
+        description=(
+            "What was wrong with the previous attempt: validation errors, or unusable replies "
+            "(rule `reply`, RPL001-RPL005)."
+        ),
     )
     previous_bodies: list[GeneratedBody] = Field(
-        default_factory=list, description="The previous attempt's bodies; passing ones are kept."
+        default_factory=list,
+        description="The previous attempt's usable bodies; those without findings are kept.",
     )
 
 
