@@ -47,7 +47,12 @@ def settle_extras(
         return extracted.code
     function, owner = located
     original = _Original(module_source, stub)
-    top = {name: node for node in tree.body for name in _names(node) if node is not owner}
+    top = {
+        name: node
+        for node in tree.body
+        if node is not owner and node is not function
+        for name in _names(node)
+    }
     members = {
         name: node
         for node in (owner.body if owner is not None else [])
@@ -66,7 +71,7 @@ def settle_extras(
             "RPL005",
             changed,
         )
-    new_top = {n: d for n, d in top.items() if n not in original.top_level and d is not function}
+    new_top = {n: d for n, d in top.items() if n not in original.top_level}
     new_members = {n: d for n, d in members.items() if n not in original.members}
     used_top, used_members = _used(function, new_top, new_members)
     if used_members:

@@ -366,7 +366,7 @@ class ChatCompletionsClient:
         """The answer as one JSON object; an event stream is folded into one."""
         text = response.text
         streamed = response.headers.get("content-type", "").startswith("text/event-stream")
-        if streamed or text.lstrip().startswith("data:"):
+        if streamed or _looks_like_a_stream(text):
             events = _stream_events(text)
             if events is None:
                 raise self._bad_response(
@@ -697,6 +697,14 @@ def _strings(*values: object) -> list[str]:
         elif isinstance(value, list):
             found.extend(_strings(*value))
     return found
+
+
+def _looks_like_a_stream(text: str) -> bool:
+    """Whether the first line that is not a comment (``: ping``) or blank is an SSE field."""
+    for line in text.lstrip().splitlines():
+        if line.strip() and not line.startswith(":"):
+            return line.startswith(("data:", "event:", "id:"))
+    return False
 
 
 def _stream_events(text: str) -> list[dict[str, Any]] | None:

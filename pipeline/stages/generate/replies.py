@@ -391,10 +391,21 @@ def _is_def(node: ast.stmt, name: str) -> bool:
     return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == name
 
 
+_DEFINES_ONLY = (
+    ast.Pass,
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.Import,
+    ast.ImportFrom,
+)
+
+
 def _does_something(body: list[ast.stmt]) -> bool:
-    """False for placeholders: only ``pass``, ``...``, strings and bare names."""
+    """False for placeholders: only ``pass``, ``...``, strings and bare names; and for code
+    that only defines or imports things (a def of another function is not this one's body)."""
     for statement in body:
-        if isinstance(statement, ast.Pass):
+        if isinstance(statement, _DEFINES_ONLY):
             continue
         if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Constant | ast.Name):
             continue

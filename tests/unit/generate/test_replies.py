@@ -356,3 +356,17 @@ def test_fence_soup_never_crashes(parts: list[str]) -> None:
         code_of("\n".join(parts))
     except GenerateError as error:
         assert error.code == "NO_CODE_IN_REPLY"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "```python\ndef slugify_words(text: str) -> list[str]:\n    return text.split()\n```",
+        "```python\nimport re\n\nclass Slugger:\n    def run(self) -> str:\n        return ''\n```",
+    ],
+    ids=["another-def", "a-class"],
+)
+def test_code_that_only_defines_other_things_is_no_body(reply: str) -> None:
+    with pytest.raises(GenerateError) as caught:
+        code_of(reply)
+    assert caught.value.code == "NO_CODE_IN_REPLY"

@@ -331,3 +331,11 @@ async def test_a_re_emitted_class_with_its_members_unchanged_gives_the_method(
     filled = inject_bodies(MODULE, {"Text.words": body.code}).source
     assert run(filled, "Text('A b').words()") == ["a", "b"]
     assert run(filled, "Text('A b').size()") == 3
+
+
+async def test_an_event_stream_with_comments_and_no_content_type(
+    llm_server: LLMServerFactory,
+) -> None:
+    text = ": keep-alive\n\n" + event_stream(GOOD).body
+    reply = Reply(body=text, headers={"Content-Type": "application/json"})
+    assert await body_of(llm_server, reply) == GOOD
