@@ -100,6 +100,14 @@ class Settings(BaseSettings):
     openai_breaker_reset: float = Field(
         default=30.0, gt=0, description="Seconds the circuit stays open before a trial call."
     )
+    openai_breaker_hold: float = Field(
+        default=300.0,
+        ge=0,
+        description=(
+            "Seconds a call waits, all told, while the circuit is open (the endpoint failing) "
+            "before it fails with LLM_CIRCUIT_OPEN; 0 fails at once."
+        ),
+    )
     # End of generation (openai backend)
 
     # Workers

@@ -382,6 +382,7 @@ async def test_the_endpoint_down_then_back(
             openai_retry_max_wait=0.1,
             openai_breaker_threshold=2,
             openai_breaker_reset=breaker_reset,
+            openai_breaker_hold=0.0,  # fail fast on an open circuit (the default holds)
         )
     )
     client = await client_factory(settings)
@@ -409,6 +410,39 @@ async def test_the_endpoint_down_then_back(
     back = request_for(DOUBLE, "back/double.py")
     result = await client.submit_and_wait(back, timeout=RESULT_TIMEOUT)
     assert_stored(result, settings, back)
+    assert not workers.exited()
+
+
+async def test_a_brief_outage_is_held_back_and_the_work_goes_on(
+    settings_factory: Callable[..., Settings],
+    workers_factory: Callable[..., Supervisor],
+    client_factory: Callable[[Settings], Awaitable[PipelineClient]],
+    model_server: Callable[[Model], LLMServer],
+) -> None:
+    """The endpoint is down for a few seconds: the circuit opens, the calls wait for it instead
+    of failing, and every request is stored once the endpoint is back."""
+    server = model_server(Model())
+    settings = await prepared(
+        openai_settings(
+            settings_factory,
+            server,
+            openai_retry_attempts=2,
+            openai_breaker_threshold=2,
+            openai_breaker_reset=1.0,
+            openai_breaker_hold=120.0,
+        )
+    )
+    client = await client_factory(settings)
+    workers = workers_factory(settings, STAGE_WORKERS)
+    server.stop_in_thread(keep_thread=True)
+    requests = [request_for(LABELS.format(note=""), f"outage/{i}/labels.py") for i in range(6)]
+    for request in requests:
+        await client.submit(request)
+    await asyncio.sleep(4.0)  # down long enough for the circuit to open
+    server.start_in_thread()
+    results = await gather_results(client, requests)
+    for request in requests:
+        assert_stored(results[request.request_id], settings, request)
     assert not workers.exited()
 
 

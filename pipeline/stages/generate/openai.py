@@ -38,7 +38,9 @@ from pipeline.stages.generate.replies import extract_code, split_reasoning
 from pipeline.stages.generate.resilience import (
     CircuitBreaker,
     CircuitBreakers,
+    CircuitState,
     Clock,
+    HoldBudget,
     RetryPolicy,
     Sleep,
     TransientCallError,
@@ -93,6 +95,7 @@ class OpenAIConfig:
     retry_max_wait: float = 30.0
     breaker_threshold: int = 5
     breaker_reset: float = 30.0
+    breaker_hold: float = 300.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIConfig:
@@ -111,6 +114,7 @@ class OpenAIConfig:
             retry_max_wait=settings.openai_retry_max_wait,
             breaker_threshold=settings.openai_breaker_threshold,
             breaker_reset=settings.openai_breaker_reset,
+            breaker_hold=settings.openai_breaker_hold,
         )
 
     def __post_init__(self) -> None:
@@ -203,6 +207,7 @@ class ChatCompletionsClient:
                 clock=clock or time.monotonic,
             )
         self.breaker: CircuitBreaker = breakers.for_endpoint(config.endpoint)
+        self.sleep = sleep
         self.retry = RetryPolicy(
             attempts=config.retry_attempts,
             initial_wait=config.retry_initial_wait,
@@ -240,30 +245,35 @@ class ChatCompletionsClient:
         """One completion; GenerateError when it cannot be had."""
         body = self.request_body(messages)
         describe = f"chat completion{f' for {label}' if label else ''} at {self.config.endpoint}"
-        try:
-            return await self.retry.call(lambda: self._attempt(body), describe=describe)
-        except EmptyAnswer as error:
-            return error.completion  # the reply has no code: the repair loop's business
-        except UnusableAnswer as error:
-            raise GenerateError(
-                f"the model endpoint {self.config.endpoint} sent an unusable answer "
-                f"{self.retry.attempts} time(s): {error.reason}",
-                code=BAD_LLM_RESPONSE,
-                endpoint=self.config.endpoint,
-                attempts=self.retry.attempts,
-            ) from None
-        except TransientCallError as error:
-            raise GenerateError(
-                f"the model endpoint {self.config.endpoint} gave no answer after "
-                f"{self.retry.attempts} attempt(s): {error.reason}",
-                code=LLM_UNAVAILABLE,
-                endpoint=self.config.endpoint,
-                status=error.status,
-                attempts=self.retry.attempts,
-            ) from None
+        budget = HoldBudget(self.config.breaker_hold)
+        while True:
+            try:
+                return await self.retry.call(lambda: self._attempt(body, budget), describe=describe)
+            except EmptyAnswer as error:
+                return error.completion  # the reply has no code: the repair loop's business
+            except UnusableAnswer as error:
+                raise GenerateError(
+                    f"the model endpoint {self.config.endpoint} sent an unusable answer "
+                    f"{self.retry.attempts} time(s): {error.reason}",
+                    code=BAD_LLM_RESPONSE,
+                    endpoint=self.config.endpoint,
+                    attempts=self.retry.attempts,
+                ) from None
+            except TransientCallError as error:
+                if budget.left > 0 and self.breaker.state is not CircuitState.CLOSED:
+                    continue  # the endpoint is failing: held back until it is back (or budget)
+                raise GenerateError(
+                    f"the model endpoint {self.config.endpoint} gave no answer after "
+                    f"{self.retry.attempts} attempt(s): {error.reason}",
+                    code=LLM_UNAVAILABLE,
+                    endpoint=self.config.endpoint,
+                    status=error.status,
+                    attempts=self.retry.attempts,
+                ) from None
 
-    async def _attempt(self, body: dict[str, Any]) -> Completion:
+    async def _attempt(self, body: dict[str, Any], budget: HoldBudget) -> Completion:
         """One HTTP call, inside the concurrency limit and the breaker."""
+        await self.breaker.hold(budget, self.sleep)
         async with self.limiter:
             probe = self.breaker.acquire()
             try:

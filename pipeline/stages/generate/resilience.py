@@ -7,6 +7,9 @@
 * ``CircuitBreaker`` (one per endpoint, see ``CircuitBreakers``) opens after ``threshold``
   consecutive failures, fails fast while open, lets one trial call through after
   ``reset_after`` seconds (half-open) and closes on a success.
+  A call that finds the circuit open waits for it (``CircuitBreaker.hold``) within a budget of
+  seconds (``HoldBudget``) instead of failing: a brief outage holds the work back, and it goes
+  on when the endpoint is back.
 * The concurrency limit is a plain ``asyncio.Semaphore`` owned by the caller.
 
 The clock and the sleep are injectable so tests need not wait.
@@ -155,6 +158,20 @@ class RetryPolicy:
 # ---------------------------------------------------------------- circuit breaker
 
 
+HOLD_POLL = 0.05
+"""Seconds between looks at a circuit whose trial call is in flight."""
+HOLD_STEP = 1.0
+"""The longest wait between looks at an open circuit (a call that was in flight when it opened
+may close it early)."""
+
+
+@dataclass
+class HoldBudget:
+    """Seconds one call may still spend waiting for an open circuit."""
+
+    left: float
+
+
 class CircuitState(StrEnum):
     CLOSED = "closed"
     OPEN = "open"
@@ -214,6 +231,20 @@ class CircuitBreaker:
             logger.info("circuit for %s is half-open: sending a trial call", self.endpoint)
             return True
         raise self._open_error(probing=state is CircuitState.HALF_OPEN)
+
+    async def hold(self, budget: HoldBudget, sleep: Sleep) -> None:
+        """Wait while the circuit is open or its trial call is in flight, within ``budget``;
+        then ``acquire`` lets the call through (or, the budget spent, fails it fast)."""
+        while budget.left > 0:
+            state = self.state
+            if state is CircuitState.CLOSED or (
+                state is CircuitState.HALF_OPEN and not self._probing
+            ):
+                return
+            step = self.retry_in() if state is CircuitState.OPEN else HOLD_POLL
+            step = min(budget.left, max(step, HOLD_POLL), HOLD_STEP)
+            await sleep(step)
+            budget.left -= step
 
     def release(self, probe: bool) -> None:
         if probe:

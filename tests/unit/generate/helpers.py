@@ -63,6 +63,7 @@ def settings(server: LLMServer, **overrides: Any) -> Settings:
         "openai_retry_initial_wait": 0.01,
         "openai_retry_max_wait": 0.05,
         "openai_breaker_reset": 30.0,
+        "openai_breaker_hold": 0.0,  # fail fast on an open circuit, unless a test says so
         "openai_prices": {},
     }
     values.update(overrides)

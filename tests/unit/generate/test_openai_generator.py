@@ -694,3 +694,53 @@ async def test_high_concurrency_spreads_over_pooled_clients(llm_server: LLMServe
     assert server.max_in_flight == 40
     assert elapsed < 0.3 * 80 / 4  # two waves of 40, not 80 calls one after the other
     assert all(client.is_closed for client in gen.client.http_clients)
+
+
+# ---------------------------------------------------------------- an outage held back
+
+
+async def test_an_open_circuit_holds_the_calls_until_the_endpoint_is_back(
+    llm_server: LLMServerFactory,
+) -> None:
+    server = await llm_server(default=fenced("return 7"))
+    await server.stop()
+    gen = generator(
+        server,
+        openai_retry_attempts=2,
+        openai_breaker_threshold=2,
+        openai_breaker_reset=0.2,
+        openai_breaker_hold=10.0,
+    )
+
+    async def back_after(seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        await server.start()
+
+    started = time.monotonic()
+    comeback = asyncio.create_task(back_after(1.0))
+    bodies = await gen.generate(task())  # three stubs, every call held while it is down
+    elapsed = time.monotonic() - started
+    await comeback
+    await gen.aclose()
+    assert [b.code for b in bodies] == ["return 7"] * 3
+    assert 1.0 <= elapsed < 5.0
+    assert gen.client.breaker.state.value == "closed"
+
+
+async def test_the_hold_is_bounded(llm_server: LLMServerFactory) -> None:
+    server = await llm_server()
+    await server.stop()
+    gen = generator(
+        server,
+        openai_retry_attempts=1,
+        openai_breaker_threshold=1,
+        openai_breaker_reset=0.2,
+        openai_breaker_hold=1.0,
+    )
+    started = time.monotonic()
+    with pytest.raises(GenerateError) as caught:
+        await gen.generate(task(only=["slugify"]))
+    elapsed = time.monotonic() - started
+    await gen.aclose()
+    assert caught.value.code in ("LLM_CIRCUIT_OPEN", "LLM_UNAVAILABLE")
+    assert 0.9 <= elapsed < 3.0
