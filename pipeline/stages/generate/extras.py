@@ -148,14 +148,24 @@ def _used(
 
 
 def _references(node: ast.AST) -> tuple[set[str], set[str]]:
+    """The names ``node`` reads from outside (its own parameters and locals aside), and the
+    attribute names it uses."""
     names: set[str] = set()
     attributes: set[str] = set()
+    bound: set[str] = set()
     for child in ast.walk(node):
         if isinstance(child, ast.Name):
-            names.add(child.id)
+            (names if isinstance(child.ctx, ast.Load) else bound).add(child.id)
         elif isinstance(child, ast.Attribute):
             attributes.add(child.attr)
-    return names, attributes
+        elif isinstance(child, ast.arg):
+            bound.add(child.arg)
+        elif (
+            isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+            and child is not node
+        ):
+            bound.add(child.name)
+    return names - bound, attributes
 
 
 def _with_helpers(

@@ -339,3 +339,22 @@ async def test_an_event_stream_with_comments_and_no_content_type(
     text = ": keep-alive\n\n" + event_stream(GOOD).body
     reply = Reply(body=text, headers={"Content-Type": "application/json"})
     assert await body_of(llm_server, reply) == GOOD
+
+
+async def test_a_helper_named_like_a_parameter_is_not_carried_in(
+    llm_server: LLMServerFactory,
+) -> None:
+    """The def's ``text`` is its parameter: the module-level ``text`` beside it is not its."""
+    reply = (
+        '```python\ntext = "an example"\n\n\n'
+        "def slugify(text: str) -> str:\n"
+        '    return "-".join(text.lower().split())\n\n\n'
+        "print(slugify(text))\n```"
+    )
+    server = await llm_server(default=by_stub({"slugify": completion(reply)}))
+    gen = generator(server)
+    [body] = await gen.generate(module_task().model_copy(update={"only": ["slugify"]}))
+    await gen.aclose()
+    filled = inject_bodies(MODULE, {"slugify": body.code}).source
+    assert "an example" not in filled
+    assert run(filled, "slugify('A b')") == "a-b"
