@@ -374,23 +374,23 @@ class ChatCompletionsClient:
 
     def _payload(self, response: httpx.Response) -> dict[str, Any]:
         """The answer as one JSON object; an event stream is folded into one."""
-        text = response.text
         streamed = response.headers.get("content-type", "").startswith("text/event-stream")
-        if streamed or _looks_like_a_stream(text):
-            events = _stream_events(text)
-            if events is None:
-                raise self._bad_response(
-                    f"an event in the stream is not JSON: {self._redact(text[:200])!r}"
-                )
-            return _folded_stream(events, self._bad_response)
-        try:
-            payload = response.json()
-        except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
-            reason = f"the body is not JSON: {self._redact(text[:200])!r}"
-            raise self._bad_response(reason) from None
-        if not isinstance(payload, dict):
-            raise self._bad_response("the body is not a JSON object")
-        return payload
+        if not streamed:
+            try:
+                payload = response.json()
+            except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+                if not _looks_like_a_stream(response.text):
+                    reason = f"the body is not JSON: {self._redact(response.text[:200])!r}"
+                    raise self._bad_response(reason) from None
+            else:
+                if not isinstance(payload, dict):
+                    raise self._bad_response("the body is not a JSON object")
+                return payload
+        events = _stream_events(response.text)
+        if events is None:
+            excerpt = self._redact(response.text[:200])
+            raise self._bad_response(f"an event in the stream is not JSON: {excerpt!r}")
+        return _folded_stream(events, self._bad_response)
 
     def _bad_response(self, reason: str) -> UnusableAnswer:
         return UnusableAnswer(reason)
