@@ -73,6 +73,11 @@ def settle_extras(
         )
     new_top = {n: d for n, d in top.items() if n not in original.top_level}
     new_members = {n: d for n, d in members.items() if n not in original.members}
+    if stub.class_context is not None:  # methods written beside the method, not in a class
+        for name in [n for n, d in new_top.items() if _takes_self(d)]:
+            node = new_top.pop(name)
+            if name not in original.members:
+                new_members[name] = node
     used_top, used_members = _used(function, new_top, new_members)
     if used_members:
         names = [f"{original.class_prefix}{name}" for name in used_members]
@@ -145,6 +150,13 @@ def _used(
                 pending.append(members[name])
     order = list(top)
     return sorted(used_top, key=order.index), list(used_members)
+
+
+def _takes_self(node: ast.stmt) -> bool:
+    if not isinstance(node, _FUNCTIONS):
+        return False
+    arguments = [*node.args.posonlyargs, *node.args.args]
+    return bool(arguments) and arguments[0].arg in ("self", "cls")
 
 
 def _references(node: ast.AST) -> tuple[set[str], set[str]]:

@@ -358,3 +358,16 @@ async def test_a_helper_named_like_a_parameter_is_not_carried_in(
     filled = inject_bodies(MODULE, {"slugify": body.code}).source
     assert "an example" not in filled
     assert run(filled, "slugify('A b')") == "a-b"
+
+
+async def test_a_helper_method_written_beside_the_method_is_a_finding(
+    llm_server: LLMServerFactory,
+) -> None:
+    reply = (
+        "```python\ndef words(self) -> list[str]:\n"
+        "    return self._split(self.value.lower())\n\n\n"
+        "def _split(self, text: str) -> list[str]:\n    return text.split()\n```"
+    )
+    generation = module_task().model_copy(update={"only": ["Text.words"]})
+    _, findings = await findings_of(llm_server, generation, completion(reply))
+    assert [(f.code, "`Text._split`" in f.message) for f in findings] == [("RPL004", True)]
