@@ -85,6 +85,8 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
         only, kept = _stubs_to_redo(record)
         task = GenerationTask(
             extraction=record.extraction,
+            source=record.request.source,
+            strict=record.request.strict,
             provided_bodies=record.request.bodies,
             attempt=record.attempt,
             findings=record.findings,

@@ -26,6 +26,11 @@ from pydantic import SecretStr
 from pipeline.models import Finding, GeneratedBody, Stub
 from pipeline.settings import Settings
 from pipeline.stages.generate.base import GenerateError, GenerationTask, Generator
+from pipeline.stages.generate.context import (
+    DEFAULT_BUDGET_CHARS,
+    ModuleContext,
+    cached_module_context,
+)
 from pipeline.stages.generate.prompts import PROMPT_VERSION, ChatMessage, HouseRules, build_messages
 from pipeline.stages.generate.replies import extract_code
 from pipeline.stages.generate.resilience import (
@@ -357,9 +362,11 @@ class OpenAIGenerator(Generator):
         *,
         rules: HouseRules | None = None,
         client: ChatCompletionsClient | None = None,
+        prompt_budget: int = DEFAULT_BUDGET_CHARS,
     ) -> None:
         self.config = config
         self.rules = rules or HouseRules()
+        self.prompt_budget = prompt_budget
         self.client = client or ChatCompletionsClient(config)
         self._unpriced: set[str] = set()
 
@@ -375,7 +382,7 @@ class OpenAIGenerator(Generator):
         config = OpenAIConfig.from_settings(settings)
         rules = HouseRules(error_class=settings.error_class, log_function=settings.log_function)
         client = ChatCompletionsClient(config, http=http, sleep=sleep, clock=clock)
-        return cls(config, rules=rules, client=client)
+        return cls(config, rules=rules, client=client, prompt_budget=settings.prompt_budget_chars)
 
     def __repr__(self) -> str:
         return f"OpenAIGenerator(endpoint={self.config.endpoint!r}, model={self.config.model!r})"
@@ -387,8 +394,9 @@ class OpenAIGenerator(Generator):
         stubs = task.selected_stubs()
         if not stubs:
             return []
+        context = cached_module_context(task.source, task.extraction, budget=self.prompt_budget)
         results = await asyncio.gather(
-            *(self._generate_one(stub, task) for stub in stubs), return_exceptions=True
+            *(self._generate_one(stub, task, context) for stub in stubs), return_exceptions=True
         )
         bodies: list[GeneratedBody] = []
         failures: list[tuple[str, GenerateError]] = []
@@ -403,12 +411,15 @@ class OpenAIGenerator(Generator):
             raise _combined(failures, len(stubs), bodies)
         return bodies
 
-    async def _generate_one(self, stub: Stub, task: GenerationTask) -> GeneratedBody:
+    async def _generate_one(
+        self, stub: Stub, task: GenerationTask, context: ModuleContext
+    ) -> GeneratedBody:
         name = stub.qualified_name
         messages = build_messages(
             stub,
-            task.extraction.imports,
+            context,
             self.rules,
+            strict=task.strict,
             attempt=task.attempt,
             previous_code=task.previous_bodies.get(name),
             findings=_findings_for(task.findings, name),
