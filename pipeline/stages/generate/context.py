@@ -71,21 +71,20 @@ def context_from_imports(imports: Sequence[str]) -> ModuleContext:
 
 
 def build_module_context(
-    source: str | None, extraction: ExtractionResult, *, budget: int = DEFAULT_BUDGET_CHARS
+    source: str | None,
+    extraction: ExtractionResult,
+    *,
+    budget: int = DEFAULT_BUDGET_CHARS,
+    cached: bool = False,
 ) -> ModuleContext:
-    """The context of every stub of ``extraction``, from the module's ``source``."""
+    """The context of every stub of ``extraction``, from the module's ``source``.
+
+    ``cached`` remembers the last modules' contexts (a repair attempt reuses its module's).
+    """
     if not source:
         return context_from_imports(extraction.imports)
-    return _build(source, *_key(extraction), budget)
-
-
-def cached_module_context(
-    source: str | None, extraction: ExtractionResult, *, budget: int = DEFAULT_BUDGET_CHARS
-) -> ModuleContext:
-    """``build_module_context``, remembered for the last modules (a repair reuses it)."""
-    if not source:
-        return context_from_imports(extraction.imports)
-    return _cached_build(source, *_key(extraction), budget)
+    build = _cached_build if cached else _build
+    return build(source, *_key(extraction), budget)
 
 
 def _key(extraction: ExtractionResult) -> tuple[frozenset[int], frozenset[str], tuple[str, ...]]:
@@ -127,10 +126,14 @@ def _elided(source: str, tree: ast.Module, stub_lines: frozenset[int]) -> str:
             continue
         if node.lineno not in stub_lines:
             continue
-        body = node.body[1:] if _docstring_node(node) is not None else node.body
+        docstring = _docstring_node(node)
+        body = node.body[1:] if docstring is not None else node.body
         if not body or body[0].lineno <= node.lineno:
             continue
         first, last = body[0].lineno, body[-1].end_lineno or body[-1].lineno
+        after = docstring.end_lineno or docstring.lineno if docstring else node.lineno
+        while first - 1 > after and lines[first - 2].lstrip().startswith("#"):
+            first -= 1  # a marker comment before the first statement goes too
         cuts.append((first, last, " " * body[0].col_offset + "..."))
     for first, last, replacement in sorted(cuts, reverse=True):
         lines[first - 1 : last] = [replacement]

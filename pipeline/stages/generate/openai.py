@@ -29,7 +29,7 @@ from pipeline.stages.generate.base import GenerateError, GenerationTask, Generat
 from pipeline.stages.generate.context import (
     DEFAULT_BUDGET_CHARS,
     ModuleContext,
-    cached_module_context,
+    build_module_context,
 )
 from pipeline.stages.generate.prompts import PROMPT_VERSION, ChatMessage, HouseRules, build_messages
 from pipeline.stages.generate.replies import extract_code
@@ -394,7 +394,9 @@ class OpenAIGenerator(Generator):
         stubs = task.selected_stubs()
         if not stubs:
             return []
-        context = cached_module_context(task.source, task.extraction, budget=self.prompt_budget)
+        context = build_module_context(
+            task.source, task.extraction, budget=self.prompt_budget, cached=True
+        )
         results = await asyncio.gather(
             *(self._generate_one(stub, task, context) for stub in stubs), return_exceptions=True
         )
