@@ -32,6 +32,8 @@ from pipeline.stages.syntax_tree import parse_or_none
 DEFAULT_BUDGET_CHARS = 6000
 """The default of ``CODEGEN_PROMPT_BUDGET_CHARS``."""
 CACHED_MODULES = 32
+CONTEXT_INLINE_LIMIT_CHARS = 64 * 1024
+"""A larger module's context is built in a thread, off the worker's event loop."""
 
 MAX_VALUE_CHARS = 60
 """A value longer than this (or on several lines) is shown as ``...``."""
@@ -87,26 +89,28 @@ def build_module_context(
     return build(source, *_key(extraction), budget)
 
 
-def _key(extraction: ExtractionResult) -> tuple[frozenset[int], frozenset[str], tuple[str, ...]]:
-    stub_lines = frozenset(stub.span.start_line for stub in extraction.stubs)
+Spans = frozenset[tuple[int, int]]
+
+
+def _key(extraction: ExtractionResult) -> tuple[Spans, frozenset[str], tuple[str, ...]]:
+    spans = frozenset((stub.span.start_line, stub.span.end_line) for stub in extraction.stubs)
     classes = frozenset(c.qualified_name for s in extraction.stubs if (c := s.class_context))
-    return stub_lines, classes, tuple(extraction.imports)
+    return spans, classes, tuple(extraction.imports)
 
 
 def _build(
-    source: str,
-    stub_lines: frozenset[int],
-    classes: frozenset[str],
-    imports: tuple[str, ...],
-    budget: int,
+    source: str, spans: Spans, classes: frozenset[str], imports: tuple[str, ...], budget: int
 ) -> ModuleContext:
     tree = parse_or_none(source)
     if tree is None:
         return context_from_imports(imports)
-    module = _elided(source, tree, stub_lines)
-    if len(module) <= budget:
-        return ModuleContext(code=module, view="module", shown_classes=classes)
-    outline = _Outline(source, _relevant_classes(tree, classes))
+    lines = source.splitlines()
+    stub_chars = sum(len(lines[i]) + 1 for start, end in spans for i in range(start - 1, end))
+    if len(source) - stub_chars <= budget:  # else the module view cannot fit: skip it
+        module = _elided(lines, tree, frozenset(start for start, _end in spans))
+        if len(module) <= budget:
+            return ModuleContext(code=module, view="module", shown_classes=classes)
+    outline = _Outline(_relevant_classes(tree, classes))
     outline.module(tree)
     return outline.fitted(budget)
 
@@ -117,9 +121,9 @@ _cached_build = lru_cache(maxsize=CACHED_MODULES)(_build)
 # -- the module view
 
 
-def _elided(source: str, tree: ast.Module, stub_lines: frozenset[int]) -> str:
-    """``source`` with the body of every stub (after its docstring) replaced by ``...``."""
-    lines = source.splitlines()
+def _elided(lines: list[str], tree: ast.Module, stub_lines: frozenset[int]) -> str:
+    """The module's lines with the body of every stub (after its docstring) as ``...``."""
+    lines = list(lines)
     cuts: list[tuple[int, int, str]] = []
     for node in ast.walk(tree):
         if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -153,7 +157,6 @@ class _Line:
 
 @dataclass
 class _Outline:
-    source: str
     relevant: frozenset[str]
     lines: list[_Line] = field(default_factory=list)
     members: dict[str, list[int]] = field(default_factory=dict)
@@ -206,11 +209,16 @@ class _Outline:
             if isinstance(statement, ast.Expr):
                 continue
             self.statement(statement, depth=depth + 1, scope=(*scope, node.name), owner=qualified)
-        attributes = _InstanceAttributes(self.source, methods)
+        attributes = _InstanceAttributes(methods, class_names=_bound_names(fields))
+        member = self._member_priority(qualified)
         later = attributes.set_outside_init()
         if later:
             text = f"# set by other methods: {', '.join(later)}"
-            self._member(qualified, self.add(text, self._member_priority(qualified), depth + 1))
+            self._member(qualified, self.add(text, member, depth + 1))
+        unset = attributes.read_not_set()
+        if unset:
+            text = f"# read by its methods, not set in this class: {', '.join(unset)}"
+            self._member(qualified, self.add(text, member, depth + 1))
         for method in methods:
             self.function(method, depth=depth + 1, owner=qualified)
             for text in attributes.init_lines(method):
@@ -280,23 +288,38 @@ class _Outline:
 
 
 class _InstanceAttributes:
-    """What a class's methods assign to ``self.X`` (or ``cls.X``), in source order."""
+    """What a class's methods assign to ``self.X`` (or ``cls.X``), and read, in source order."""
 
     def __init__(
-        self, source: str, methods: Sequence[ast.FunctionDef | ast.AsyncFunctionDef]
+        self,
+        methods: Sequence[ast.FunctionDef | ast.AsyncFunctionDef],
+        *,
+        class_names: set[str],
     ) -> None:
-        self.source = source
         self.shown: set[str] = set()
         self.by_method: dict[int, list[tuple[ast.stmt, list[str]]]] = {}
+        self.read: dict[str, None] = {}
         for method in methods:
             receiver = _receiver(method)
             if receiver is not None:
                 self.by_method[id(method)] = list(_self_assignments(method, receiver))
+                self.read.update(dict.fromkeys(_self_reads(method, receiver)))
         self._init_ids = {id(m) for m in methods if m.name in INIT_METHODS}
-        self._init_order = [m for m in methods if m.name in INIT_METHODS]
-        for method in self._init_order:
-            for _statement, names in self.by_method.get(id(method), []):
-                self.shown.update(names)
+        self._known = class_names | {m.name for m in methods}
+        for method in methods:
+            if id(method) in self._init_ids:
+                for _statement, names in self.by_method.get(id(method), []):
+                    self.shown.update(names)
+
+    def read_not_set(self) -> list[str]:
+        """``self.X`` the methods read that neither they nor the class body set."""
+        assigned = {n for found in self.by_method.values() for _s, names in found for n in names}
+        known = assigned | self._known
+        return [
+            f"self.{name}"
+            for name in self.read
+            if name not in known and not (name.startswith("__") and name.endswith("__"))
+        ]
 
     def set_outside_init(self) -> list[str]:
         """``self.X`` for the attributes only methods other than ``__init__`` set."""
@@ -346,6 +369,29 @@ def _self_assignments(
         ]
         if names:
             yield statement, names
+
+
+def _self_reads(method: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str) -> Iterator[str]:
+    for node in ast.walk(method):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.ctx, ast.Load)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == receiver
+        ):
+            yield node.attr
+
+
+def _bound_names(statements: Iterable[ast.stmt]) -> set[str]:
+    """The names class-level statements bind (fields, constants, nested classes)."""
+    names: set[str] = set()
+    for statement in statements:
+        if isinstance(statement, ast.ClassDef):
+            names.add(statement.name)
+        elif isinstance(statement, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+    return names
 
 
 def _statements(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:

@@ -27,6 +27,7 @@ from pipeline.models import Finding, GeneratedBody, Stub
 from pipeline.settings import Settings
 from pipeline.stages.generate.base import GenerateError, GenerationTask, Generator
 from pipeline.stages.generate.context import (
+    CONTEXT_INLINE_LIMIT_CHARS,
     DEFAULT_BUDGET_CHARS,
     ModuleContext,
     build_module_context,
@@ -394,9 +395,10 @@ class OpenAIGenerator(Generator):
         stubs = task.selected_stubs()
         if not stubs:
             return []
-        context = build_module_context(
-            task.source, task.extraction, budget=self.prompt_budget, cached=True
-        )
+        if task.source and len(task.source) > CONTEXT_INLINE_LIMIT_CHARS:
+            context = await asyncio.to_thread(self.module_context, task)
+        else:
+            context = self.module_context(task)
         results = await asyncio.gather(
             *(self._generate_one(stub, task, context) for stub in stubs), return_exceptions=True
         )
@@ -413,11 +415,18 @@ class OpenAIGenerator(Generator):
             raise _combined(failures, len(stubs), bodies)
         return bodies
 
-    async def _generate_one(
+    def module_context(self, task: GenerationTask) -> ModuleContext:
+        """The module's part of the prompts, built once per task from its source."""
+        return build_module_context(
+            task.source, task.extraction, budget=self.prompt_budget, cached=True
+        )
+
+    def messages(
         self, stub: Stub, task: GenerationTask, context: ModuleContext
-    ) -> GeneratedBody:
+    ) -> list[ChatMessage]:
+        """The prompt of one stub."""
         name = stub.qualified_name
-        messages = build_messages(
+        return build_messages(
             stub,
             context,
             self.rules,
@@ -426,6 +435,12 @@ class OpenAIGenerator(Generator):
             previous_code=task.previous_bodies.get(name),
             findings=_findings_for(task.findings, name),
         )
+
+    async def _generate_one(
+        self, stub: Stub, task: GenerationTask, context: ModuleContext
+    ) -> GeneratedBody:
+        name = stub.qualified_name
+        messages = self.messages(stub, task, context)
         completion = await self.client.complete(messages, label=name)
         model = completion.model or self.config.model
         cost = self.cost(completion)
