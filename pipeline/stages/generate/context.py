@@ -37,7 +37,7 @@ CONTEXT_INLINE_LIMIT_CHARS = 64 * 1024
 
 MAX_VALUE_CHARS = 60
 """A value longer than this (or on several lines) is shown as ``...``."""
-MAX_SLOTS_CHARS = 240
+MAX_SLOTS_CHARS = 400
 MAX_DOC_LINE_CHARS = 100
 INDENT = "    "
 INIT_METHODS = frozenset({"__init__", "__new__", "__post_init__", "__attrs_post_init__", "setUp"})
@@ -371,15 +371,18 @@ def _self_assignments(
             yield statement, names
 
 
-def _self_reads(method: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str) -> Iterator[str]:
-    for node in ast.walk(method):
-        if (
-            isinstance(node, ast.Attribute)
-            and isinstance(node.ctx, ast.Load)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == receiver
-        ):
-            yield node.attr
+def _self_reads(method: ast.FunctionDef | ast.AsyncFunctionDef, receiver: str) -> list[str]:
+    """``X`` of every ``self.X`` the method reads, in source order."""
+    reads = [
+        node
+        for node in ast.walk(method)
+        if isinstance(node, ast.Attribute)
+        and isinstance(node.ctx, ast.Load)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == receiver
+    ]
+    reads.sort(key=lambda node: (node.lineno, node.col_offset))
+    return [node.attr for node in reads]
 
 
 def _bound_names(statements: Iterable[ast.stmt]) -> set[str]:
@@ -419,23 +422,45 @@ def _receiver(method: ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
 
 
 def _top_level(body: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
-    """The module's statements, the blocks of top-level ``if``/``try``/``with`` flattened."""
+    """The module's statements, the blocks of top-level ``if``/``try``/``with`` flattened.
+
+    An alternative (``else``, ``except``) is left out when it binds nothing new: ``try:
+    import zlib`` / ``except ImportError: zlib = None`` shows the import alone.
+    """
+    bound: set[str] = set()
+    for statement, alternative in _flattened(body, alternative=False):
+        names = _binds(statement)
+        if alternative and names <= bound:
+            continue
+        bound |= names
+        yield statement
+
+
+def _flattened(body: Sequence[ast.stmt], *, alternative: bool) -> Iterator[tuple[ast.stmt, bool]]:
     for statement in body:
         if isinstance(statement, ast.If):
             if "__name__" in {n.id for n in ast.walk(statement.test) if isinstance(n, ast.Name)}:
                 continue
-            yield from _top_level(statement.body)
-            yield from _top_level(statement.orelse)
+            yield from _flattened(statement.body, alternative=alternative)
+            yield from _flattened(statement.orelse, alternative=True)
         elif isinstance(statement, ast.Try | ast.TryStar):
-            yield from _top_level(statement.body)
+            yield from _flattened(statement.body, alternative=alternative)
             for handler in statement.handlers:
-                yield from _top_level(handler.body)
-            yield from _top_level(statement.orelse)
-            yield from _top_level(statement.finalbody)
+                yield from _flattened(handler.body, alternative=True)
+            yield from _flattened(statement.orelse, alternative=alternative)
+            yield from _flattened(statement.finalbody, alternative=alternative)
         elif isinstance(statement, ast.With):
-            yield from _top_level(statement.body)
+            yield from _flattened(statement.body, alternative=alternative)
         else:
-            yield statement
+            yield statement, alternative
+
+
+def _binds(statement: ast.stmt) -> set[str]:
+    if isinstance(statement, ast.Import | ast.ImportFrom):
+        return {(a.asname or a.name).partition(".")[0] for a in statement.names}
+    if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return {statement.name}
+    return _bound_names([statement])
 
 
 def _relevant_classes(tree: ast.Module, with_stubs: frozenset[str]) -> frozenset[str]:

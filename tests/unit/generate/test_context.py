@@ -275,3 +275,37 @@ async def test_the_generator_builds_the_context_from_the_source_once_per_request
     shared = users[0][: users[0].index("Write the body of")]
     assert "self.items[sku] = self.items.get(sku, 0) + quantity" in shared
     assert all(user.startswith(shared) for user in users)
+
+
+FALLBACKS = '''\
+try:
+    import zlib
+    crc32 = zlib.crc32
+except ImportError:
+    zlib = None
+    crc32 = None
+    HAVE_ZLIB = False
+
+
+class Reader:
+    def read(self):
+        """Read."""
+        raise NotImplementedError
+
+    def size(self):
+        return len(self.buffer) + self.offset
+'''
+
+
+def test_an_alternative_branch_shows_only_what_it_binds_anew() -> None:
+    extraction = extract_stubs(FALLBACKS)
+    code = build_module_context(FALLBACKS, extraction, budget=200).code
+    assert "import zlib\ncrc32 = zlib.crc32\nHAVE_ZLIB = False" in code
+    assert "zlib = None" not in code
+
+
+def test_attributes_the_methods_read_but_nothing_sets_are_named() -> None:
+    # e.g. set by a stubbed __init__, or by a base class outside the module
+    extraction = extract_stubs(FALLBACKS)
+    code = build_module_context(FALLBACKS, extraction, budget=200).code
+    assert "# read by its methods, not set in this class: self.buffer, self.offset" in code
