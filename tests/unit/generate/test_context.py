@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
-from pipeline.models import ExtractionResult
+from pipeline.models import ExtractionResult, GeneratedBody
+from pipeline.processors.stages import GenerateProcessor
+from pipeline.records import GenerationRequest, StubsExtracted
+from pipeline.settings import Settings
 from pipeline.stages.extract import extract_stubs
-from pipeline.stages.generate import GenerationTask
+from pipeline.stages.generate import GenerationTask, Generator
 from pipeline.stages.generate.context import (
     ModuleContext,
     build_module_context,
@@ -309,3 +312,44 @@ def test_attributes_the_methods_read_but_nothing_sets_are_named() -> None:
     extraction = extract_stubs(FALLBACKS)
     code = build_module_context(FALLBACKS, extraction, budget=200).code
     assert "# read by its methods, not set in this class: self.buffer, self.offset" in code
+
+
+class _Capturing(Generator):
+    name = "openai"
+
+    def __init__(self) -> None:
+        self.tasks: list[GenerationTask] = []
+
+    async def generate(self, task: GenerationTask) -> list[GeneratedBody]:
+        self.tasks.append(task)
+        return []
+
+
+async def test_the_generate_stage_hands_the_source_and_strictness_to_the_generator() -> None:
+    capturing = _Capturing()
+    processor = GenerateProcessor(Settings(_env_file=None), generators={"openai": capturing})
+    request = GenerationRequest(
+        source=LEXER, output_path="lexer.py", generator="openai", strict=True
+    )
+    record = StubsExtracted(
+        request_id=request.request_id,
+        submitted_at=request.submitted_at,
+        request=request,
+        extraction=_extraction(),
+    )
+    await processor.process(record)
+    [task] = capturing.tasks
+    assert task.source == LEXER and task.strict
+
+
+async def test_a_strict_request_is_told_that_preferences_are_enforced(
+    llm_server: LLMServerFactory,
+) -> None:
+    server = await llm_server()
+    gen = generator(server)
+    await gen.generate(
+        GenerationTask(extraction=extract_stubs(SOURCE), strict=True, only=["slugify"])
+    )
+    await gen.aclose()
+    [request] = server.requests
+    assert "strict mode: the code is rejected when it breaks one" in request.system_prompt
