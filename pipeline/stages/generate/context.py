@@ -209,7 +209,9 @@ class _Outline:
             if isinstance(statement, ast.Expr):
                 continue
             self.statement(statement, depth=depth + 1, scope=(*scope, node.name), owner=qualified)
-        attributes = _InstanceAttributes(methods, class_names=_bound_names(fields))
+        attributes = _InstanceAttributes(
+            methods, class_names=_bound_names(fields), reads=qualified in self.relevant
+        )
         member = self._member_priority(qualified)
         later = attributes.set_outside_init()
         if later:
@@ -295,7 +297,10 @@ class _InstanceAttributes:
         methods: Sequence[ast.FunctionDef | ast.AsyncFunctionDef],
         *,
         class_names: set[str],
+        reads: bool,
     ) -> None:
+        """``reads``: also collect what the methods read (a walk of every body: only for the
+        classes the stubs are in)."""
         self.shown: set[str] = set()
         self.by_method: dict[int, list[tuple[ast.stmt, list[str]]]] = {}
         self.read: dict[str, None] = {}
@@ -303,7 +308,8 @@ class _InstanceAttributes:
             receiver = _receiver(method)
             if receiver is not None:
                 self.by_method[id(method)] = list(_self_assignments(method, receiver))
-                self.read.update(dict.fromkeys(_self_reads(method, receiver)))
+                if reads:
+                    self.read.update(dict.fromkeys(_self_reads(method, receiver)))
         self._init_ids = {id(m) for m in methods if m.name in INIT_METHODS}
         self._known = class_names | {m.name for m in methods}
         for method in methods:
