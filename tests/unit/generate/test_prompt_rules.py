@@ -109,3 +109,18 @@ def test_the_prompt_shows_the_bare_name_and_that_the_import_is_automatic() -> No
 def test_a_plain_name_gets_no_import_note() -> None:
     text = system_prompt(HouseRules("AppError", "log_it"))
     assert "Raise `AppError` instead" in text and "automatically" not in text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "return eval(text)",
+        "exec(text)\nreturn 1",
+        "import pickle\nreturn pickle.loads(text.encode())",
+        "import yaml\nreturn yaml.load(text)",
+        "import requests\nreturn requests.get(text).status_code",
+    ],
+)
+def test_the_security_examples_the_prompt_gives_are_errors(body: str) -> None:
+    report = validate_bodies(MODULE, {"Parser.parse": body}, ValidateOptions())
+    assert any(f.code.startswith("B") and f.severity is Severity.ERROR for f in report.findings)
