@@ -508,7 +508,7 @@ def _percent(value: float | None) -> str:
 
 
 def rows(results: dict[str, Any]) -> list[tuple[str, ...]]:
-    found = []
+    found: list[tuple[str, ...]] = []
     for kind, figures in results["coverage"].items():
         share = figures["share"]
         met = share is not None and share >= results["goals"]["coverage"]

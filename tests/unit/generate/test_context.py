@@ -257,16 +257,13 @@ def test_the_cached_context_is_the_built_one() -> None:
 async def test_the_generator_builds_the_context_from_the_source_once_per_request(
     llm_server: LLMServerFactory, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from pipeline.stages.generate import openai
-
     calls: list[Any] = []
-    real = openai.build_module_context
 
     def counting(*args: Any, **kwargs: Any) -> ModuleContext:
         calls.append(args)
-        return real(*args, **kwargs)
+        return build_module_context(*args, **kwargs)
 
-    monkeypatch.setattr(openai, "build_module_context", counting)
+    monkeypatch.setattr("pipeline.stages.generate.openai.build_module_context", counting)
     server = await llm_server()
     gen = generator(server)
     task = GenerationTask(extraction=extract_stubs(SOURCE), source=SOURCE)
