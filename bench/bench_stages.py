@@ -24,17 +24,16 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import math
 import os
 import platform
 import resource
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -47,7 +46,7 @@ from bench.corpus import (
     StubbedModule,
     build_corpus,
 )
-from bench.report import print_table, render_markdown
+from bench.report import print_table, render_markdown, write_results
 from pipeline.stages.extract import ExtractOptions, extract_stubs
 from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
@@ -241,16 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     args = parser.parse_args(argv)
     results = run(args.modules, args.repetitions, args.seed)
-    output: Path = args.output
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
-    markdown = render_markdown(results)
-    output.with_suffix(".md").write_text(markdown, encoding="utf-8")
-    if not args.quiet:
-        print_table(results)
-        print()
-        print(markdown, end="")
-        print(f"\nwritten: {output} and {output.with_suffix('.md')}", file=sys.stderr)
+    show = None if args.quiet else partial(print_table, results)
+    write_results(results, args.output, render_markdown(results), show)
     return 0
 
 

@@ -106,6 +106,7 @@ class _Candidate:
     first: int  # 1-based line of the first replaced statement
     last: int  # 1-based last line of the last replaced statement
     indent: str
+    in_class: bool = False
 
 
 def stub_module(
@@ -123,21 +124,58 @@ def stub_module(
         return None
     rng = random.Random(f"{seed}:{relative_path}")
     chosen = sorted(rng.sample(candidates, STUBS_PER_MODULE), key=lambda c: c.first)
-    pieces: list[str] = []
-    bodies: dict[str, str] = {}
-    position = 0
-    for number, candidate in enumerate(chosen):
-        pieces += lines[position : candidate.first - 1]
-        pieces.append(_markers(candidate.indent, "\n")[number % 4])
-        bodies[candidate.name] = "".join(lines[candidate.first - 1 : candidate.last])
-        position = candidate.last
-    pieces += lines[position:]
-    stubbed = "".join(pieces)
+    stubbed, bodies = _stubbed(lines, chosen, (0, 1, 2, 3))
     if _parse(stubbed) is None or _stubs_found(stubbed, relative_path) != set(bodies):
         return None
     return StubbedModule(
         relative_path=relative_path, source=stubbed, bodies=bodies, original_lines=len(lines)
     )
+
+
+def stub_methods(
+    source: str,
+    relative_path: str,
+    *,
+    count: int = STUBS_PER_MODULE,
+    forms: tuple[int, ...] = (2, 0),
+    seed: int = DEFAULT_SEED,
+) -> StubbedModule | None:
+    """Up to ``count`` methods of the module's classes stubbed with the marker ``forms``
+    (indexes into the four, by turns; default ``# IMPLEMENTATION REQUIRED`` and ``raise
+    NotImplementedError``). Stubs the module already has stay; None when no method qualifies.
+    """
+    tree = _parse(source)
+    existing = _stubs_found(source, relative_path) if tree is not None else None
+    if tree is None or existing is None:
+        return None
+    lines = _LINE.findall(source)
+    candidates = [c for c in _candidates(tree, lines) if c.in_class and c.name not in existing]
+    if not candidates:
+        return None
+    rng = random.Random(f"{seed}:{relative_path}")
+    chosen = sorted(rng.sample(candidates, min(count, len(candidates))), key=lambda c: c.first)
+    stubbed, bodies = _stubbed(lines, chosen, forms)
+    if _parse(stubbed) is None or _stubs_found(stubbed, relative_path) != existing | set(bodies):
+        return None
+    return StubbedModule(
+        relative_path=relative_path, source=stubbed, bodies=bodies, original_lines=len(lines)
+    )
+
+
+def _stubbed(
+    lines: list[str], chosen: list[_Candidate], forms: tuple[int, ...]
+) -> tuple[str, dict[str, str]]:
+    """The text with the chosen bodies replaced by markers, and the bodies replaced."""
+    pieces: list[str] = []
+    bodies: dict[str, str] = {}
+    position = 0
+    for number, candidate in enumerate(chosen):
+        pieces += lines[position : candidate.first - 1]
+        pieces.append(_markers(candidate.indent, "\n")[forms[number % len(forms)]])
+        bodies[candidate.name] = "".join(lines[candidate.first - 1 : candidate.last])
+        position = candidate.last
+    pieces += lines[position:]
+    return "".join(pieces), bodies
 
 
 def _parse(source: str) -> ast.Module | None:
@@ -170,7 +208,7 @@ def _candidates(tree: ast.Module, lines: list[str]) -> list[_Candidate]:
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 name = ".".join((*scope, node.name))
                 seen[name] = seen.get(name, 0) + 1
-                candidate = _candidate(node, name, lines)
+                candidate = _candidate(node, name, lines, in_class=bool(scope))
                 if candidate is not None and not in_protocol:
                     found.append(candidate)
                 # Nested functions are not candidates: an outer one may be chosen.
@@ -206,7 +244,7 @@ def _name_of(node: ast.expr) -> str | None:
 
 
 def _candidate(
-    node: ast.FunctionDef | ast.AsyncFunctionDef, name: str, lines: list[str]
+    node: ast.FunctionDef | ast.AsyncFunctionDef, name: str, lines: list[str], *, in_class: bool
 ) -> _Candidate | None:
     if any(_name_of(d) in _BODILESS_DECORATORS for d in node.decorator_list):
         return None
@@ -230,4 +268,6 @@ def _candidate(
     rest = last_line[end.end_col_offset :].decode(errors="replace").strip()
     if rest and not rest.startswith("#"):
         return None  # something follows the last statement on its line
-    return _Candidate(name=name, first=start.lineno, last=end.end_lineno, indent=indent)
+    return _Candidate(
+        name=name, first=start.lineno, last=end.end_lineno, indent=indent, in_class=in_class
+    )

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -55,13 +59,44 @@ def _caption(results: dict[str, Any]) -> str:
     )
 
 
-def print_table(results: dict[str, Any], console: Console | None = None) -> None:
-    table = Table(title="Stage latency per file", caption=_caption(results))
-    for number, column in enumerate(_COLUMNS):
+def styled_table(
+    title: str, columns: Sequence[str], found: Iterable[Sequence[str]], caption: str
+) -> Table:
+    """A rich table whose last column (``yes``/``no``/other) is coloured."""
+    table = Table(title=title, caption=caption)
+    for number, column in enumerate(columns):
         table.add_column(column, justify="left" if number == 0 else "right")
-    for row in rows(results):
+    for row in found:
         style = {"yes": "green", "no": "red"}.get(row[-1], "yellow")
         table.add_row(*row[:-1], f"[{style}]{row[-1]}[/{style}]")
+    return table
+
+
+def markdown_table(columns: Sequence[str], found: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a GitHub markdown table, the first column left-aligned."""
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join([":---", *["---:"] * (len(columns) - 1)]) + "|",
+    ]
+    return lines + ["| " + " | ".join(row) + " |" for row in found]
+
+
+def write_results(
+    results: dict[str, Any], output: Path, markdown: str, show: Callable[[], None] | None
+) -> None:
+    """The JSON results at ``output``, the markdown beside it (``.md``); ``show`` prints."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    output.with_suffix(".md").write_text(markdown, encoding="utf-8")
+    if show is not None:
+        show()
+        print()
+        print(markdown, end="")
+        print(f"\nwritten: {output} and {output.with_suffix('.md')}", file=sys.stderr)
+
+
+def print_table(results: dict[str, Any], console: Console | None = None) -> None:
+    table = styled_table("Stage latency per file", _COLUMNS, rows(results), _caption(results))
     (console or Console()).print(table)
     validate = results["stages"].get("validate", {})
     if "subprocess_cpu_ms" in validate:
@@ -73,12 +108,7 @@ def print_table(results: dict[str, Any], console: Console | None = None) -> None
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The table in GitHub markdown, with its caption below."""
-    lines = [
-        "| " + " | ".join(_COLUMNS) + " |",
-        "|" + "|".join([":---", *["---:"] * (len(_COLUMNS) - 1)]) + "|",
-    ]
-    lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
-    lines += ["", _caption(results)]
+    lines = [*markdown_table(_COLUMNS, rows(results)), "", _caption(results)]
     validate = results["stages"].get("validate", {})
     if "subprocess_cpu_ms" in validate:
         lines.append(

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     skip_bodiless: bool = True
     error_class: str = "ModelOnexError"
     log_function: str = "emit_log_event"
+    prompt_budget_chars: int = Field(
+        default=6000,
+        ge=0,
+        description="Characters of module context in a prompt (outline, attributes, names).",
+    )
 
     # Generation (openai backend)
     openai_base_url: str = Field(

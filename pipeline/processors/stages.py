@@ -91,6 +91,7 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
         task = GenerationTask(
             extraction=record.extraction,
             source=record.request.source,
+            strict=record.request.strict,
             provided_bodies=record.request.bodies,
             attempt=record.attempt,
             findings=record.findings,

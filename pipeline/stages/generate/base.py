@@ -23,8 +23,10 @@ class GenerationTask(BaseModel):
     extraction: ExtractionResult
     source: str | None = Field(
         default=None,
-        description="The module's text: what a reply's extra code is compared with.",
+        description="The module's source: the prompts' context is built from it, and a reply's "
+        "extra code is compared with it.",
     )
+    strict: bool = Field(default=False, description="Validation warnings will count as errors.")
     provided_bodies: Mapping[str, str] = Field(default_factory=dict)
     attempt: int = 1
     findings: list[Finding] = Field(default_factory=list)

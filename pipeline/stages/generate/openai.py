@@ -31,6 +31,12 @@ from pydantic import SecretStr
 from pipeline.models import Finding, GeneratedBody, Stub
 from pipeline.settings import Settings
 from pipeline.stages.generate.base import GenerateError, GenerationTask, Generator
+from pipeline.stages.generate.context import (
+    CONTEXT_INLINE_LIMIT_CHARS,
+    DEFAULT_BUDGET_CHARS,
+    ModuleContext,
+    build_module_context,
+)
 from pipeline.stages.generate.extras import settle_extras
 from pipeline.stages.generate.problems import REPLY_REFUSED, ReplyProblem, ReplyProblems
 from pipeline.stages.generate.prompts import PROMPT_VERSION, ChatMessage, HouseRules, build_messages
@@ -413,9 +419,11 @@ class OpenAIGenerator(Generator):
         *,
         rules: HouseRules | None = None,
         client: ChatCompletionsClient | None = None,
+        prompt_budget: int = DEFAULT_BUDGET_CHARS,
     ) -> None:
         self.config = config
         self.rules = rules or HouseRules()
+        self.prompt_budget = prompt_budget
         self.client = client or ChatCompletionsClient(config)
         self._unpriced: set[str] = set()
 
@@ -431,7 +439,7 @@ class OpenAIGenerator(Generator):
         config = OpenAIConfig.from_settings(settings)
         rules = HouseRules(error_class=settings.error_class, log_function=settings.log_function)
         client = ChatCompletionsClient(config, http=http, sleep=sleep, clock=clock)
-        return cls(config, rules=rules, client=client)
+        return cls(config, rules=rules, client=client, prompt_budget=settings.prompt_budget_chars)
 
     def __repr__(self) -> str:
         return f"OpenAIGenerator(endpoint={self.config.endpoint!r}, model={self.config.model!r})"
@@ -446,8 +454,12 @@ class OpenAIGenerator(Generator):
         stubs = task.selected_stubs()
         if not stubs:
             return []
+        if task.source and len(task.source) > CONTEXT_INLINE_LIMIT_CHARS:
+            context = await asyncio.to_thread(self.module_context, task)
+        else:
+            context = self.module_context(task)
         results = await asyncio.gather(
-            *(self._generate_one(stub, task) for stub in stubs), return_exceptions=True
+            *(self._generate_one(stub, task, context) for stub in stubs), return_exceptions=True
         )
         bodies: list[GeneratedBody] = []
         failures: list[tuple[str, GenerateError]] = []
@@ -468,16 +480,32 @@ class OpenAIGenerator(Generator):
             )
         return bodies
 
-    async def _generate_one(self, stub: Stub, task: GenerationTask) -> GeneratedBody:
+    def module_context(self, task: GenerationTask) -> ModuleContext:
+        """The module's part of the prompts, built once per task from its source."""
+        return build_module_context(
+            task.source, task.extraction, budget=self.prompt_budget, cached=True
+        )
+
+    def messages(
+        self, stub: Stub, task: GenerationTask, context: ModuleContext
+    ) -> list[ChatMessage]:
+        """The prompt of one stub."""
         name = stub.qualified_name
-        messages = build_messages(
+        return build_messages(
             stub,
-            task.extraction.imports,
+            context,
             self.rules,
+            strict=task.strict,
             attempt=task.attempt,
             previous_code=task.previous_bodies.get(name),
             findings=_findings_for(task.findings, name),
         )
+
+    async def _generate_one(
+        self, stub: Stub, task: GenerationTask, context: ModuleContext
+    ) -> GeneratedBody:
+        name = stub.qualified_name
+        messages = self.messages(stub, task, context)
         completion = await self.client.complete(messages, label=name)
         model = completion.model or self.config.model
         cost = self.cost(completion)

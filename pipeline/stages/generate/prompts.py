@@ -3,9 +3,11 @@
 Change a template → bump ``PROMPT_VERSION``: it is recorded on every generated body, so
 results can be compared across prompt changes.
 
-A prompt is two chat messages: a system message with the house rules and the answer format,
-and a user message with the stub's context (imports, enclosing class, signature, docstring)
-and, on a repair attempt, the previous code and what the validator found in it.
+A prompt is two chat messages: a system message with the rules and the answer format, and a
+user message that starts with the module's context (see ``context``: the same text for every
+stub of the module, so that servers with prefix caching reuse it) and ends with the stub's own
+part (its class, signature, docstring and, on a repair attempt, the previous code and what the
+validator found in it).
 """
 
 from __future__ import annotations
@@ -14,8 +16,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from pipeline.models import Finding, Stub
+from pipeline.stages.generate.context import ModuleContext, context_from_imports
 
-PROMPT_VERSION = "2026-11.1"
+PROMPT_VERSION = "2026-12.1"
 
 MAX_PREVIOUS_CODE_CHARS = 12_000
 """A previous attempt longer than this is cut (the prompt must stay bounded)."""
@@ -25,41 +28,125 @@ MAX_FINDINGS = 30
 
 SYSTEM_TEMPLATE = """\
 You are a senior Python engineer. You write the body of one Python function whose \
-signature and docstring are given, so that it does what the docstring says.
+signature and docstring are given, so that it does what the docstring says. The module it \
+belongs to comes first, then the function.
 
-House rules (the code is rejected when it breaks one):
-1. Never raise a built-in exception (ValueError, TypeError, RuntimeError, KeyError, \
-Exception, NotImplementedError...). Raise `{error_class}` instead, with a clear message. \
-A bare `raise` to re-raise a caught exception is fine.
-2. Never call print(). Log through `{log_function}(...)` instead.
-3. Annotate every parameter and the return type of any function you define inside the \
-body (helpers, nested functions).
-4. Keep the given signature: do not rename the function or change its parameters.
-5. Write complete, working code: no placeholders, no `pass`, no `...`, no TODOs.
-6. Prefer the standard library and the names the module already imports; put any \
-extra import you need at the top of the body.
+The code is rejected when:
+{rejected}
+
+House preferences ({preference_status}):
+{preferences}
+
+Always:
+- Keep the given signature: do not rename the function or change its parameters.
+- Write complete, working code: no placeholders, no `pass`, no `...`, no TODOs.
+- Use what the module defines (its attributes, helpers and constants) and prefer the \
+standard library and the names the module already imports; put any extra import you need \
+at the top of the body.
 
 Answer with ONLY the body of the function (the statements after the `def` line, without \
 the `def` line and without repeating the docstring), in exactly one ```python code \
 fence. No explanation before or after the fence."""
 
+PREFERENCES_REPORTED = "reported to the reviewers, the code is not rejected for them"
+PREFERENCES_ENFORCED = "strict mode: the code is rejected when it breaks one"
+
+
+@dataclass(frozen=True)
+class PromptRule:
+    """One rule of the system prompt and the validator's finding codes that enforce it.
+
+    ``rejected`` rules are the validator's errors; the others are its warnings (errors in
+    strict mode). A unit test runs the validator on a body breaking each rule to keep the two
+    in step.
+    """
+
+    codes: tuple[str, ...]
+    """Finding codes, or code prefixes (``B`` for every bandit test)."""
+    text: str
+    rejected: bool
+
+
+RULES: tuple[PromptRule, ...] = (
+    PromptRule(("SYN",), "it does not parse (a syntax error).", rejected=True),
+    PromptRule(
+        ("F821", "F822", "F823"),
+        "it uses a name that is neither defined in the body nor bound in the module.",
+        rejected=True,
+    ),
+    PromptRule(
+        ("B",),
+        "it has a security issue of medium or high severity (bandit: eval/exec, unsafe "
+        "deserialisation with pickle or yaml.load, requests without a timeout...).",
+        rejected=True,
+    ),
+    PromptRule(
+        ("HR001",),
+        "Never raise a built-in exception (ValueError, TypeError, RuntimeError, KeyError, "
+        "Exception...). Raise `{error_class}` instead, with a clear message{error_import}. "
+        "A bare `raise` to re-raise a caught exception is fine.",
+        rejected=False,
+    ),
+    PromptRule(
+        ("HR002",),
+        "Never call print(). Log through `{log_function}(...)` instead{log_import}.",
+        rejected=False,
+    ),
+    PromptRule(
+        ("TH001", "TH002", "HR003"),
+        "Annotate every parameter and the return type of any function you define inside the "
+        "body (helpers, nested functions).",
+        rejected=False,
+    ),
+    PromptRule(
+        ("HR004",),
+        "Do not leave `raise NotImplementedError`: implement the function.",
+        rejected=False,
+    ),
+    PromptRule(
+        ("F401", "IMP001"),
+        "Import only what you use, from modules that are installed.",
+        rejected=False,
+    ),
+)
+
+AUTOMATIC_IMPORT = " (`{name}` is imported from `{module}` automatically: do not import it)"
+
+
 USER_TEMPLATE = """\
+{module_section}
 Write the body of `{qualified_name}`.
-{module_section}{class_section}
+{class_section}
 Signature:
 ```python
 {signature}
 ```
 {docstring_section}{decorator_section}{async_section}{repair_section}"""
 
-MODULE_SECTION = """
-The module's imports:
+MODULE_VIEW_SECTION = """\
+The module, the bodies of the functions to write elided:
 ```python
-{imports}
+{code}
 ```
 """
 
-NO_IMPORTS_SECTION = """
+OUTLINE_SECTION = """\
+An outline of the module: signatures and first docstring lines, class fields, the \
+attributes `__init__` sets (with their values) and those other methods set; function bodies \
+and long values are left out (`...`):
+```python
+{code}
+```
+"""
+
+MODULE_SECTION = """\
+The module's imports:
+```python
+{code}
+```
+"""
+
+NO_IMPORTS_SECTION = """\
 The module has no imports.
 """
 
@@ -128,22 +215,61 @@ class ChatMessage:
         return {"role": self.role, "content": self.content}
 
 
-def system_prompt(rules: HouseRules) -> str:
-    return SYSTEM_TEMPLATE.format(error_class=rules.error_class, log_function=rules.log_function)
+def split_import_path(path: str) -> tuple[str | None, str]:
+    """``package.module:Name`` → ``("package.module", "Name")``; ``Name`` → ``(None, "Name")``."""
+    module, _, name = path.strip().rpartition(":")
+    return (module.strip() or None), name.strip()
+
+
+def system_prompt(rules: HouseRules, *, strict: bool = False) -> str:
+    """The rules: what the validator rejects, then its preferences (rejected too if strict)."""
+    error_module, error_class = split_import_path(rules.error_class)
+    log_module, log_function = split_import_path(rules.log_function)
+    values = {
+        "error_class": error_class,
+        "log_function": log_function,
+        "error_import": _automatic_import(error_module, error_class),
+        "log_import": _automatic_import(log_module, log_function),
+    }
+    rejected = [f"- {rule.text.format(**values)}" for rule in RULES if rule.rejected]
+    preferences = [
+        f"{number}. {rule.text.format(**values)}"
+        for number, rule in enumerate((r for r in RULES if not r.rejected), start=1)
+    ]
+    return SYSTEM_TEMPLATE.format(
+        rejected="\n".join(rejected),
+        preferences="\n".join(preferences),
+        preference_status=PREFERENCES_ENFORCED if strict else PREFERENCES_REPORTED,
+    )
+
+
+def _automatic_import(module: str | None, name: str) -> str:
+    return AUTOMATIC_IMPORT.format(name=name, module=module) if module else ""
+
+
+def module_section(context: ModuleContext) -> str:
+    """The part of the user message every stub of the module shares, byte for byte."""
+    if context.view == "module":
+        return MODULE_VIEW_SECTION.format(code=context.code)
+    if context.view == "outline":
+        return OUTLINE_SECTION.format(code=context.code)
+    return MODULE_SECTION.format(code=context.code) if context.code else NO_IMPORTS_SECTION
 
 
 def user_prompt(
     stub: Stub,
-    imports: Sequence[str],
+    context: ModuleContext | Sequence[str],
     *,
     attempt: int = 1,
     previous_code: str | None = None,
     findings: Sequence[Finding] = (),
 ) -> str:
-    """The stub's context; a repair section when there are findings or previous code."""
-    module_section = (
-        MODULE_SECTION.format(imports="\n".join(imports)) if imports else NO_IMPORTS_SECTION
-    )
+    """The module's context first (shared by its stubs), then this stub's part.
+
+    ``context`` may be just the module's import statements.
+    """
+    if not isinstance(context, ModuleContext):
+        context = context_from_imports(context)
     repair_section = ""
     if findings or previous_code is not None:
         repair_section = REPAIR_SECTION.format(
@@ -152,9 +278,9 @@ def user_prompt(
             findings=format_findings(findings) or "- (no details were reported)",
         )
     return USER_TEMPLATE.format(
+        module_section=module_section(context),
         qualified_name=stub.qualified_name,
-        module_section=module_section,
-        class_section=_class_section(stub),
+        class_section=_class_section(stub, context),
         signature=stub.signature.strip(),
         docstring_section=(
             DOCSTRING_SECTION.format(docstring=stub.docstring.strip())
@@ -173,19 +299,25 @@ def user_prompt(
 
 def build_messages(
     stub: Stub,
-    imports: Sequence[str],
+    context: ModuleContext | Sequence[str],
     rules: HouseRules,
     *,
+    strict: bool = False,
     attempt: int = 1,
     previous_code: str | None = None,
     findings: Sequence[Finding] = (),
 ) -> list[ChatMessage]:
+    """The system message, then one user message: the module's part first, the stub's last.
+
+    One user message rather than two in a row: some chat templates insist on alternating
+    roles. The shared prefix is the same either way.
+    """
     return [
-        ChatMessage("system", system_prompt(rules)),
+        ChatMessage("system", system_prompt(rules, strict=strict)),
         ChatMessage(
             "user",
             user_prompt(
-                stub, imports, attempt=attempt, previous_code=previous_code, findings=findings
+                stub, context, attempt=attempt, previous_code=previous_code, findings=findings
             ),
         ),
     ]
@@ -207,23 +339,20 @@ def format_findings(findings: Iterable[Finding]) -> str:
     return "\n".join(lines)
 
 
-def _class_section(stub: Stub) -> str:
-    context = stub.class_context
-    if context is None:
+def _class_section(stub: Stub, context: ModuleContext) -> str:
+    class_context = stub.class_context
+    if class_context is None:
         return ""
-    bases = f"({', '.join(context.bases)})" if context.bases else ""
-    docstring = (
-        CLASS_DOCSTRING.format(docstring=context.docstring.strip())
-        if context.docstring and context.docstring.strip()
-        else ""
-    )
-    siblings = (
-        SIBLINGS.format(signatures="\n".join(s.strip() for s in context.sibling_signatures))
-        if context.sibling_signatures
-        else ""
-    )
+    bases = f"({', '.join(class_context.bases)})" if class_context.bases else ""
+    docstring = siblings = ""
+    if class_context.qualified_name not in context.shown_classes:
+        if class_context.docstring and class_context.docstring.strip():
+            docstring = CLASS_DOCSTRING.format(docstring=class_context.docstring.strip())
+        if class_context.sibling_signatures:
+            signatures = "\n".join(s.strip() for s in class_context.sibling_signatures)
+            siblings = SIBLINGS.format(signatures=signatures)
     return CLASS_SECTION.format(
-        name=context.name, bases=bases, class_docstring=docstring, siblings=siblings
+        name=class_context.name, bases=bases, class_docstring=docstring, siblings=siblings
     )
 
 
