@@ -10,6 +10,10 @@ split: the blank lines up to the first comment are kept, because they separate t
 from the code; the comments from there on (``# IMPLEMENTATION REQUIRED``, ``# TODO``) belong to
 the stub and are replaced by the comments the generated code starts with.
 
+A body that is only a docstring keeps the blank lines after it; the comment lines after those
+(the stub's ``# IMPLEMENTATION REQUIRED``) are replaced, and the footer after the next blank
+line is kept.
+
 A one-line ``def f(self): ...`` gets an indented block; a comment after the ``...`` moves to
 the ``def`` line.
 """
@@ -27,7 +31,11 @@ from pipeline.stages.inject.body import IMPORT_LINE, ParsedBody, leading_lines
 from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.imports import ImportKey, ModuleImports, line_keys
 from pipeline.stages.inject.locate import SCOPES
+from pipeline.stages.inject.options import HoistImports
 
+_FUTURE_LINE = m.SimpleStatementLine(
+    body=[m.ZeroOrMore(), m.ImportFrom(module=m.Name("__future__")), m.ZeroOrMore()]
+)
 DOCSTRING_LINE = m.SimpleStatementLine(
     body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]
 )
@@ -56,11 +64,15 @@ class BodyInjector(cst.CSTTransformer):
         bodies: Mapping[str, ParsedBody],
         *,
         imports: Callable[[], ModuleImports] | None = None,
+        hoist: HoistImports = "none",
+        needed: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     ) -> None:
         super().__init__()
         self._module = module
         self._targets = {id(node): name for name, node in targets.items()}
         self._bodies = bodies
+        self._hoist: HoistImports = hoist
+        self._needed = needed or {}
         self._imports: ModuleImports | None = None
         self._shared_imports = imports
         self.placed: dict[str, NewBody] = {}
@@ -79,16 +91,21 @@ class BodyInjector(cst.CSTTransformer):
         docstring = block.body[0] if keep else None
         replaced = block.body[keep:]
         statements = self._new_statements(name, docstring, replaced)
+        for module, imported in self._needed.get(name, ()):
+            self.imports.require(module, imported)
         unit = block.indent if block.indent is not None else self._module.default_indent
         parsed = self._bodies[name]
         reindent = _Reindent(parsed, unit, self._module.default_indent)
         statements = [_visit(statement, reindent) for statement in statements]
-        kept = _blank_head(leading_lines(replaced[0])) if replaced else ()
+        if replaced:
+            kept, block_footer = _blank_head(leading_lines(replaced[0])), block.footer
+        else:
+            kept, block_footer = _split_stub_footer(block.footer)
         first = statements[0].with_changes(leading_lines=(*kept, *leading_lines(statements[0])))
         statements[0] = first
         footer = [line.visit(reindent) for line in parsed.footer]
         new_block = block.with_changes(
-            body=(*block.body[:keep], *statements), footer=(*footer, *block.footer)
+            body=(*block.body[:keep], *statements), footer=(*footer, *block_footer)
         )
         self.placed[name] = NewBody(first=first, last=statements[-1], kept_lines=len(kept))
         return updated_node.with_changes(body=new_block)
@@ -132,7 +149,10 @@ class BodyInjector(cst.CSTTransformer):
         while statements and m.matches(statements[0], IMPORT_LINE):
             line = statements[0]
             assert isinstance(line, cst.SimpleStatementLine)
-            local = self.imports.take(line, local_keys)
+            if self._hoist == "none" and not m.matches(line, _FUTURE_LINE):
+                local = [line]  # the model's imports stay where it put them
+            else:
+                local = self.imports.take(line, local_keys, self._hoist)
             if local:
                 del statements[0]
                 kept += local
@@ -161,6 +181,19 @@ def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
     assert isinstance(body, cst.SimpleStatementSuite)
     line = cst.SimpleStatementLine(body=body.body)
     return cst.IndentedBlock(body=(line,), header=body.trailing_whitespace)
+
+
+def _split_stub_footer(
+    footer: Sequence[cst.EmptyLine],
+) -> tuple[tuple[cst.EmptyLine, ...], tuple[cst.EmptyLine, ...]]:
+    """The footer of a body that is only a docstring: the blank lines that stay before the new
+    statements, and what stays after them. The comment lines in between (``# IMPLEMENTATION
+    REQUIRED``, ``# TODO``: the stub's whole body) are replaced."""
+    head = _blank_head(footer)
+    end = len(head)
+    while end < len(footer) and footer[end].comment is not None:
+        end += 1
+    return head, tuple(footer[end:])
 
 
 def _blank_head(lines: Sequence[cst.EmptyLine]) -> tuple[cst.EmptyLine, ...]:
