@@ -19,10 +19,11 @@ original module byte for byte and the extract stage finds none of the filled stu
 from __future__ import annotations
 
 import argparse
-import ast
+import io
 import json
 import sys
 import sysconfig
+import tokenize
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,15 +190,10 @@ def _is_comment_or_blank(line: str) -> bool:
 
 def _dedent(lines: Sequence[str], indent: str) -> str:
     """The body's lines without ``indent``, except inside multi-line strings."""
-    tree = parse_quietly("if 1:\n" + "".join(lines))
-    verbatim: set[int] = set()
-    if tree is not None:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Constant | ast.JoinedStr) and node.end_lineno:
-                verbatim.update(range(node.lineno, node.end_lineno))  # 1-based, "if 1:" is 1
+    verbatim = _lines_inside_strings("".join(lines))
     dedented = []
     for number, line in enumerate(lines, start=1):
-        if number in verbatim:  # the line after line `number` of the body continues a string
+        if number in verbatim:
             dedented.append(line)
         elif line.startswith(indent):
             dedented.append(line[len(indent) :])
@@ -206,6 +202,18 @@ def _dedent(lines: Sequence[str], indent: str) -> str:
         else:
             dedented.append(line)
     return "".join(dedented)
+
+
+def _lines_inside_strings(code: str) -> set[int]:
+    """The lines (1-based) that continue a string token begun on an earlier line."""
+    inside: set[int] = set()
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(code).readline):
+            if token.type == tokenize.STRING and token.end[0] > token.start[0]:
+                inside.update(range(token.start[0] + 1, token.end[0] + 1))
+    except (tokenize.TokenError, SyntaxError):
+        pass  # an indented body tokenizes as far as it goes
+    return inside
 
 
 def run_case(case: Case) -> Outcome:
@@ -251,7 +259,12 @@ def summary(outcomes: Sequence[Outcome]) -> dict[str, object]:
         "third_party": part(others),
         "all": part(list(outcomes)),
         "failures": [
-            {"module": o.label, "identical": o.identical, "stubs_left": o.stubs_left, "error": o.error}
+            {
+                "module": o.label,
+                "identical": o.identical,
+                "stubs_left": o.stubs_left,
+                "error": o.error,
+            }
             for o in outcomes
             if not o.passed
         ],

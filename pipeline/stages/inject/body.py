@@ -23,6 +23,7 @@ import libcst.matchers as m
 from pipeline.stages.inject.errors import InjectError
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CONTINUATION = re.compile(r"\\(?:\r\n|\r|\n)")
 _WRAPPER = "def _():"
 
 
@@ -36,6 +37,8 @@ class ParsedBody:
     ``indent=None`` stands for.
     ``top_level`` tells that the code was parsed as a module, so its blank lines at the top
     indentation level carry ``indent=True`` and must be normalised before they go into a block.
+    ``base_indent`` is where the statements start in the code's text (what a line continued
+    after a backslash is indented relative to); ``continued`` tells that there is such a line.
     """
 
     statements: tuple[cst.BaseStatement, ...]
@@ -43,6 +46,8 @@ class ParsedBody:
     parsed_indent: str
     top_level: bool
     whole_def: bool
+    base_indent: str = ""
+    continued: bool = False
 
 
 def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
@@ -76,6 +81,8 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
         parsed_indent=module.default_indent,
         top_level=not indent,
         whole_def=False,
+        base_indent=indent,
+        continued=_CONTINUATION.search(text) is not None,
     )
     return _unwrap_def(parsed, qualified_name.rsplit(".", 1)[-1])
 
@@ -246,9 +253,11 @@ def _unwrap_def(parsed: ParsedBody, name: str) -> ParsedBody:
     function = rest[0]
     assert isinstance(function, cst.FunctionDef)  # just matched
     body = function.body
+    base_indent = parsed.base_indent
     if isinstance(body, cst.IndentedBlock):
         inner: tuple[cst.BaseStatement, ...] = tuple(body.body)
         footer = (*body.footer, *parsed.footer)
+        base_indent += parsed.parsed_indent if body.indent is None else body.indent
     else:
         assert isinstance(body, cst.SimpleStatementSuite)
         line = cst.SimpleStatementLine(body=body.body, trailing_whitespace=body.trailing_whitespace)
@@ -261,4 +270,6 @@ def _unwrap_def(parsed: ParsedBody, name: str) -> ParsedBody:
         # The def's body was parsed inside a block: its blank lines are already right.
         top_level=False,
         whole_def=True,
+        base_indent=base_indent,
+        continued=parsed.continued,
     )

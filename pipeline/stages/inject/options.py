@@ -57,8 +57,10 @@ def bare_name(setting: str) -> str:
 
 def is_stdlib_module(dotted: str) -> bool:
     """Whether an absolute module name is in the standard library of this Python."""
-    return bool(dotted) and not dotted.startswith(".") and (
-        dotted.partition(".")[0] in sys.stdlib_module_names
+    return (
+        bool(dotted)
+        and not dotted.startswith(".")
+        and (dotted.partition(".")[0] in sys.stdlib_module_names)
     )
 
 

@@ -61,12 +61,13 @@ class _Edit:
 
 
 def inject_spliced(
-    source: str, bodies: Mapping[str, str], options: InjectOptions
+    source: str, bodies: Mapping[str, str], options: InjectOptions | None = None
 ) -> InjectionResult | None:
     """``inject_bodies`` by splicing, or None when the module needs the whole-module path.
 
     Raises the same ``InjectError``s as the whole-module path, in the same order.
     """
+    options = options or InjectOptions()
     if "\f" in source or source.startswith("\ufeff"):
         return None
     try:

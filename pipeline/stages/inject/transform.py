@@ -21,6 +21,7 @@ the ``def`` line.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -33,6 +34,7 @@ from pipeline.stages.inject.imports import ImportKey, ModuleImports, line_keys
 from pipeline.stages.inject.locate import SCOPES
 from pipeline.stages.inject.options import HoistImports
 
+_CONTINUED = re.compile(r"(\\(?:\r\n|\r|\n))([ \t]*)")
 _FUTURE_LINE = m.SimpleStatementLine(
     body=[m.ZeroOrMore(), m.ImportFrom(module=m.Name("__future__")), m.ZeroOrMore()]
 )
@@ -73,12 +75,22 @@ class BodyInjector(cst.CSTTransformer):
         self._bodies = bodies
         self._hoist: HoistImports = hoist
         self._needed = needed or {}
+        self._indents: list[str] = []  # of the blocks the visit is in
         self._imports: ModuleImports | None = None
         self._shared_imports = imports
         self.placed: dict[str, NewBody] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         return isinstance(node, SCOPES) and super().on_visit(node)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._indents.append(self._module.default_indent if node.indent is None else node.indent)
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        self._indents.pop()
+        return updated_node
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -95,7 +107,9 @@ class BodyInjector(cst.CSTTransformer):
             self.imports.require(module, imported)
         unit = block.indent if block.indent is not None else self._module.default_indent
         parsed = self._bodies[name]
-        reindent = _Reindent(parsed, unit, self._module.default_indent)
+        reindent = _Reindent(
+            parsed, unit, self._module.default_indent, "".join(self._indents) + unit
+        )
         statements = [_visit(statement, reindent) for statement in statements]
         if replaced:
             kept, block_footer = _blank_head(leading_lines(replaced[0])), block.footer
@@ -259,22 +273,33 @@ class _Reindent(cst.CSTTransformer):
     Nested blocks indented by the generated code's own unit (the first nested block's) get the
     target body's unit; other indentations are kept as written. Blank lines at the top level of
     code parsed as a module are marked as not indented, as a parser marks them inside a block
-    (otherwise they would get trailing whitespace).
+    (otherwise they would get trailing whitespace). A line continued after a backslash is
+    indented in the code's text, not relative to its block: it moves with its statement (from
+    ``parsed.base_indent`` plus the code's blocks to ``target_base`` plus the target's).
     """
 
-    def __init__(self, parsed: ParsedBody, target_unit: str, module_indent: str) -> None:
+    def __init__(
+        self, parsed: ParsedBody, target_unit: str, module_indent: str, target_base: str
+    ) -> None:
         super().__init__()
         self._parsed_indent = parsed.parsed_indent
         self._fix_blank_lines = parsed.top_level
+        self._continued = parsed.continued
         self._target_unit = target_unit
         self._module_indent = module_indent
         self._unit: str | None = None
         self._depth = 0
+        self._columns = [(parsed.base_indent, target_base)]  # (in the code, in the target)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        # Blank lines need fixing at the top level only (in expressions too); elsewhere only
-        # the nodes that can hold a block are worth going into.
-        if not (self._fix_blank_lines and not self._depth) and not isinstance(node, _BLOCK_HOLDERS):
+        # Blank lines need fixing at the top level only (in expressions too), and backslash
+        # continuations anywhere; elsewhere only the nodes that can hold a block are worth
+        # going into.
+        if (
+            not self._continued
+            and not (self._fix_blank_lines and not self._depth)
+            and not isinstance(node, _BLOCK_HOLDERS)
+        ):
             return False
         return super().on_visit(node)
 
@@ -282,16 +307,36 @@ class _Reindent(cst.CSTTransformer):
         if self._unit is None:
             self._unit = self._effective(node)
         self._depth += 1
+        parsed, target = self._columns[-1]
+        self._columns.append((parsed + self._effective(node), target + self._new_indent(node)))
         return True
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
         self._depth -= 1
-        indent = self._effective(original_node)
-        if indent == self._unit:
-            indent = self._target_unit
+        self._columns.pop()
+        indent = self._new_indent(original_node)
         return updated_node.with_changes(indent=None if indent == self._module_indent else indent)
+
+    def leave_SimpleWhitespace(
+        self, original_node: cst.SimpleWhitespace, updated_node: cst.SimpleWhitespace
+    ) -> cst.SimpleWhitespace:
+        if "\\" not in updated_node.value:
+            return updated_node
+        parsed, target = self._columns[-1]
+
+        def moved(match: re.Match[str]) -> str:
+            indent = match.group(2)
+            if not indent.startswith(parsed):
+                return match.group(0)
+            return match.group(1) + target + indent[len(parsed) :]
+
+        return updated_node.with_changes(value=_CONTINUED.sub(moved, updated_node.value))
+
+    def _new_indent(self, node: cst.IndentedBlock) -> str:
+        indent = self._effective(node)
+        return self._target_unit if indent == self._unit else indent
 
     def leave_EmptyLine(
         self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine
