@@ -21,6 +21,7 @@ import libcst as cst
 import libcst.matchers as m
 
 from pipeline.stages.inject.errors import InjectError
+from pipeline.stages.inject.locate import function_names
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _CONTINUATION = re.compile(r"\\(?:\r\n|\r|\n)")
@@ -84,7 +85,7 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
         base_indent=indent,
         continued=_CONTINUATION.search(text) is not None,
     )
-    return _unwrap_def(parsed, qualified_name.rsplit(".", 1)[-1])
+    return _unwrap_def(parsed, function_names(qualified_name))
 
 
 def _with_newline(code: str, newline: str) -> str:
@@ -241,14 +242,16 @@ IMPORT_LINE = m.SimpleStatementLine(
 """A line of import statements only."""
 
 
-def _unwrap_def(parsed: ParsedBody, name: str) -> ParsedBody:
-    """If the code is (imports and) a whole ``def name``, keep the imports and its body."""
+def _unwrap_def(parsed: ParsedBody, names: set[str]) -> ParsedBody:
+    """If the code is (imports and) a whole ``def`` of one of ``names``, keep the imports and
+    its body."""
     statements = parsed.statements
     imports = 0
     while imports < len(statements) and m.matches(statements[imports], IMPORT_LINE):
         imports += 1
     rest = statements[imports:]
-    if len(rest) != 1 or not m.matches(rest[0], m.FunctionDef(name=m.Name(name))):
+    function_name = m.Name(value=m.MatchIfTrue(lambda value: value in names))
+    if len(rest) != 1 or not m.matches(rest[0], m.FunctionDef(name=function_name)):
         return parsed
     function = rest[0]
     assert isinstance(function, cst.FunctionDef)  # just matched

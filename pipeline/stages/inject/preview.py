@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipeline.stages.inject.body import MAX_BODY_DEPTH, many_bool_operators, tree_too_deep
-from pipeline.stages.inject.locate import AstDefIndex, AstFunction
+from pipeline.stages.inject.locate import AstDefIndex, AstFunction, function_names
 from pipeline.stages.inject.models import InjectionResult
 from pipeline.stages.inject.text import SourceLines
 from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS, parse_or_none
@@ -117,13 +117,13 @@ def _splice(name: str, node: AstFunction, code: str, text: SourceLines) -> _Spli
     first = above + 1  # the first line of the replaced statement's leading lines
     while first < start and _is_blank(text.line(first)):
         first += 1  # blank lines before the first comment stay
-    lines = _reindent(code, indent, keep_docstring=bool(keep), name=node.name)
+    lines = _reindent(code, indent, keep_docstring=bool(keep), names=function_names(name))
     if lines is None:
         return None
     return _Splice(name, first, replaced[-1].end_lineno or start, lines)
 
 
-def _reindent(code: str, indent: str, *, keep_docstring: bool, name: str) -> list[str] | None:
+def _reindent(code: str, indent: str, *, keep_docstring: bool, names: set[str]) -> list[str] | None:
     """The code's lines at ``indent``, from its first comment or statement to its last
     statement."""
     lines = code.split("\n")
@@ -141,7 +141,7 @@ def _reindent(code: str, indent: str, *, keep_docstring: bool, name: str) -> lis
         return None
     statements = tree.body[0].body if wrapped and isinstance(tree.body[0], ast.If) else tree.body
     offset = 1 if wrapped else 0
-    if not statements or _left_to_inject(statements, keep_docstring=keep_docstring, name=name):
+    if not statements or _left_to_inject(statements, keep_docstring=keep_docstring, names=names):
         return None
     if len(code) >= MAX_BODY_DEPTH and tree_too_deep(tree, MAX_BODY_DEPTH):
         return None  # inject refuses it: libcst's visitors would not get through
@@ -162,7 +162,7 @@ def _reindent(code: str, indent: str, *, keep_docstring: bool, name: str) -> lis
     return [line + "\n" for line in result]
 
 
-def _left_to_inject(statements: list[ast.stmt], *, keep_docstring: bool, name: str) -> bool:
+def _left_to_inject(statements: list[ast.stmt], *, keep_docstring: bool, names: set[str]) -> bool:
     """Whether inject would change the statements: move imports, unwrap a def, drop a
     repeated docstring."""
     first = statements[0]
@@ -177,7 +177,7 @@ def _left_to_inject(statements: list[ast.stmt], *, keep_docstring: bool, name: s
     return (
         len(statements) == 1
         and isinstance(first, ast.FunctionDef | ast.AsyncFunctionDef)
-        and first.name == name
+        and first.name in names
     )
 
 
