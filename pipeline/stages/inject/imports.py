@@ -480,6 +480,13 @@ def ast_alias_keys(statement: ast.Import | ast.ImportFrom) -> list[tuple[ImportK
     return _from_keys(module, None if names[0][0] == "*" else names)
 
 
+def module_bindings(tree: ast.Module) -> set[str]:
+    """The names bound at module level (also under if/try/with/for)."""
+    bindings: dict[str, set[Binding]] = {}
+    _collect_ast_bindings(tree.body, bindings)
+    return set(bindings)
+
+
 def _collect_ast_bindings(statements: list[ast.stmt], bindings: dict[str, set[Binding]]) -> None:
     """``_collect_bindings`` on an ``ast`` module."""
     for node in statements:

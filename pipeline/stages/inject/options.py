@@ -3,35 +3,50 @@
 from __future__ import annotations
 
 import ast
+import re
 import sys
 import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, field_validator
+
+from pipeline.settings import Settings
 
 HoistImports = Literal["none", "stdlib"]
+_DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
 
 
 class InjectOptions(BaseModel):
+    """``hoist_imports``: which imports a generated body starts with move to the module's
+    imports, none (they stay where the model put them) or stdlib (standard-library imports
+    move); ``from __future__`` imports always move. ``error_class``, ``log_function``:
+    ``package.module:Name`` (imported when a body uses the name and the module does not bind
+    it) or a bare ``Name`` (in scope already)."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    hoist_imports: HoistImports = Field(
-        default="none",
-        description=(
-            "Which imports a generated body starts with move to the module's imports: none "
-            "(they stay where the model put them) or stdlib (standard-library imports move). "
-            "`from __future__` imports always move."
-        ),
-    )
-    error_class: str = Field(
-        default="ModelOnexError",
-        description="`package.module:Name` (imported when a body uses it) or a bare `Name`.",
-    )
-    log_function: str = Field(
-        default="emit_log_event",
-        description="`package.module:name` (imported when a body uses it) or a bare `name`.",
-    )
+    hoist_imports: HoistImports = "none"
+    error_class: str = "ModelOnexError"
+    log_function: str = "emit_log_event"
+
+    @field_validator("error_class", "log_function")
+    @classmethod
+    def _import_path(cls, value: str) -> str:
+        module, name = split_import_path(value)
+        if not name.isidentifier() or (module and not _DOTTED.fullmatch(module)):
+            raise ValueError(
+                f"{value!r} is not `package.module:Name` (an absolute module) or a bare `Name`"
+            )
+        return value
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> InjectOptions:
+        return cls(
+            hoist_imports=settings.hoist_imports,
+            error_class=settings.error_class,
+            log_function=settings.log_function,
+        )
 
     def provided_imports(self) -> list[tuple[str, str]]:
         """(module, name) of the configured names that come with an import path."""

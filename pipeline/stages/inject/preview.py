@@ -15,7 +15,8 @@ The result has the same syntax tree as ``inject_bodies``' (string values include
 the indentation of nested blocks and of lines inside brackets may differ.
 
 Whatever needs inject's own rules gets ``None``, and the caller runs the real inject: a body
-that starts with imports (inject moves them to the module), a whole ``def``, a repeated
+that starts with imports (inject may move them to the module), one that uses a configured name
+inject imports for it (the error class, the log function), a whole ``def``, a repeated
 docstring, comments after the last statement, code that does not parse or nests deeper than
 inject takes, tabs, form feeds or other line breaks than ``\\n``, a body on its ``def`` line.
 Unknown, ambiguous and overlapping names raise the same ``InjectError`` as ``inject_bodies``.
@@ -28,8 +29,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipeline.stages.inject.body import MAX_BODY_DEPTH, many_bool_operators, tree_too_deep
+from pipeline.stages.inject.imports import module_bindings
 from pipeline.stages.inject.locate import AstDefIndex, AstFunction, function_names
 from pipeline.stages.inject.models import InjectionResult
+from pipeline.stages.inject.options import InjectOptions, needed_imports
 from pipeline.stages.inject.text import SourceLines
 from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS, parse_or_none
 
@@ -46,7 +49,9 @@ class _Splice:
     lines: list[str]
 
 
-def preview_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult | None:
+def preview_bodies(
+    source: str, bodies: Mapping[str, str], options: InjectOptions | None = None
+) -> InjectionResult | None:
     """The injected module for checking, or ``None`` when only ``inject_bodies`` can tell."""
     if _unhandled_text(source) or any(_unhandled_text(code) for code in bodies.values()):
         return None
@@ -56,6 +61,8 @@ def preview_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult | 
     if tree is None:
         return None
     targets = AstDefIndex(tree).find(bodies)
+    if _adds_imports(tree, bodies, options or InjectOptions()):
+        return None
     text = SourceLines(source)
     splices = []
     for name, node in sorted(targets.items(), key=lambda item: item[1].lineno):
@@ -64,6 +71,15 @@ def preview_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult | 
             return None
         splices.append(splice)
     return _apply(text, splices, list(bodies))
+
+
+def _adds_imports(tree: ast.Module, bodies: Mapping[str, str], options: InjectOptions) -> bool:
+    """Whether inject would import a configured name (the error class...) for a body."""
+    needed = needed_imports(bodies, options.provided_imports())
+    if not needed:
+        return False
+    bound = module_bindings(tree)
+    return any(name not in bound for found in needed.values() for _, name in found)
 
 
 def _unhandled_text(text: str) -> bool:

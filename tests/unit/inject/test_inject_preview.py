@@ -140,7 +140,9 @@ def test_validation_reports_the_same_with_or_without_the_preview(
 ) -> None:
     sample = corpus[:12]
     with_preview = [validate_bodies(m.source, m.bodies) for m in sample]
-    monkeypatch.setattr(validator_module, "preview_bodies", lambda source, bodies: None)
+    monkeypatch.setattr(
+        validator_module, "preview_bodies", lambda source, bodies, options=None: None
+    )
     without = [validate_bodies(m.source, m.bodies) for m in sample]
     assert with_preview == without
 
