@@ -136,7 +136,16 @@ class _Index(Generic[Node]):
         )
 
     def _check_overlaps(self, found: dict[str, Node]) -> None:
-        targets = {id(node): name for name, node in found.items()}
+        targets: dict[int, str] = {}
+        for name, node in found.items():
+            other = targets.setdefault(id(node), name)
+            if other != name:
+                raise InjectError(
+                    f"{other!r} and {name!r} are the same function; fill it once",
+                    code=InjectError.OVERLAPPING_TARGETS,
+                    qualified_name=name,
+                    enclosing=other,
+                )
         for name, node in found.items():
             for outer in self.enclosing[id(node)]:
                 if outer in targets:

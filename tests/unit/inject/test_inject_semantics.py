@@ -6,8 +6,10 @@ from __future__ import annotations
 import ast
 from textwrap import dedent
 
+import pytest
+
 from pipeline.stages.extract import extract_stubs
-from pipeline.stages.inject import InjectOptions, inject_bodies, inject_whole_module
+from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies, inject_whole_module
 from pipeline.stages.inject.preview import preview_bodies
 
 
@@ -239,3 +241,11 @@ def test_the_plain_name_of_a_property_is_its_getter() -> None:
     result = _both_paths(PROPERTY, {"Box.size": "return 3\n"})
     assert result.count("raise NotImplementedError") == 2
     assert '"""The size."""\n        return 3\n' in result
+
+
+def test_two_names_of_one_setter_are_refused() -> None:
+    source = "class A:\n    x = property()\n\n    @x.setter\n    def x(self, v):\n        ...\n"
+    with pytest.raises(InjectError) as raised:
+        inject_bodies(source, {"A.x": "pass\n", "A.x.setter": "pass\n"})
+    assert raised.value.code == InjectError.OVERLAPPING_TARGETS
+    assert inject_bodies(source, {"A.x.setter": "self._x = v\n"}).source.endswith("_x = v\n")
