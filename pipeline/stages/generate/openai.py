@@ -37,6 +37,7 @@ from pipeline.stages.generate.resilience import (
     TransientCallError,
     parse_retry_after,
 )
+from pipeline.stages.inject.options import bare_name
 
 logger = logging.getLogger(__name__)
 
@@ -373,7 +374,10 @@ class OpenAIGenerator(Generator):
         clock: Clock | None = None,
     ) -> OpenAIGenerator:
         config = OpenAIConfig.from_settings(settings)
-        rules = HouseRules(error_class=settings.error_class, log_function=settings.log_function)
+        rules = HouseRules(  # the names code uses; inject adds their imports
+            error_class=bare_name(settings.error_class),
+            log_function=bare_name(settings.log_function),
+        )
         client = ChatCompletionsClient(config, http=http, sleep=sleep, clock=clock)
         return cls(config, rules=rules, client=client)
 

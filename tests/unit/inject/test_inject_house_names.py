@@ -11,6 +11,8 @@ from pydantic import ValidationError
 from pipeline.processors.registry import build_processor
 from pipeline.processors.stages import InjectProcessor
 from pipeline.settings import Settings
+from pipeline.stages.generate import OpenAIGenerator
+from pipeline.stages.generate.prompts import HouseRules
 from pipeline.stages.inject import InjectOptions, inject_bodies, inject_whole_module
 from pipeline.stages.inject.options import split_import_path
 
@@ -117,3 +119,18 @@ def test_the_inject_worker_takes_the_names_and_the_hoisting_from_the_settings() 
         log_function="acme.log:emit",
         hoist_imports="stdlib",
     )
+
+
+async def test_the_prompt_names_the_bare_class_inject_will_import() -> None:
+    settings = Settings(
+        error_class="acme.errors:ModelOnexError",
+        log_function="acme.log:emit_log_event",
+        openai_base_url="http://127.0.0.1:9/v1",
+    )
+    generator = OpenAIGenerator.from_settings(settings)
+    try:
+        assert generator.rules == HouseRules(
+            error_class="ModelOnexError", log_function="emit_log_event"
+        )
+    finally:
+        await generator.aclose()
