@@ -6,6 +6,7 @@
 - ``e2e``: the whole pipeline in-process and through Kafka (``bench.bench_e2e``);
 - ``metrics-kafka``: the reducer through Kafka into its tables (``bench.bench_metrics_kafka``);
 - ``context``: what the prompts carry of what the bodies use (``bench.bench_context``).
+- ``roundtrip``: stubbed real modules filled with their own bodies (``bench.roundtrip``).
 
 The options after the benchmark's name go to it (``python -m bench stages --help``).
 """
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "e2e": "bench.bench_e2e",
     "metrics-kafka": "bench.bench_metrics_kafka",
     "context": "bench.bench_context",
+    "roundtrip": "bench.roundtrip",
 }
 
 

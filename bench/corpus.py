@@ -101,12 +101,20 @@ def build_corpus(
 
 
 @dataclass(frozen=True)
-class _Candidate:
+class Candidate:
     name: str
     first: int  # 1-based line of the first replaced statement
     last: int  # 1-based last line of the last replaced statement
     indent: str
     in_class: bool = False
+    def_line: int = 0  # the line of ``def``
+    after_header: int = 0  # the last line of the def's header, or of its docstring
+    has_docstring: bool = False
+
+
+def split_lines(source: str) -> list[str]:
+    """The lines of ``source`` with their line breaks."""
+    return _LINE.findall(source)
 
 
 def stub_module(
@@ -115,17 +123,17 @@ def stub_module(
     """The module with ``STUBS_PER_MODULE`` bodies stubbed, or None when it does not qualify."""
     if "\f" in source or "\r" in source or "\t" in source:
         return None
-    tree = _parse(source)
+    tree = parse_quietly(source)
     if tree is None or _stubs_found(source, relative_path) != set():
         return None
-    lines = _LINE.findall(source)
-    candidates = _candidates(tree, lines)
+    lines = split_lines(source)
+    candidates = stub_candidates(tree, lines)
     if len(candidates) < STUBS_PER_MODULE:
         return None
     rng = random.Random(f"{seed}:{relative_path}")
     chosen = sorted(rng.sample(candidates, STUBS_PER_MODULE), key=lambda c: c.first)
     stubbed, bodies = _stubbed(lines, chosen, (0, 1, 2, 3))
-    if _parse(stubbed) is None or _stubs_found(stubbed, relative_path) != set(bodies):
+    if parse_quietly(stubbed) is None or _stubs_found(stubbed, relative_path) != set(bodies):
         return None
     return StubbedModule(
         relative_path=relative_path, source=stubbed, bodies=bodies, original_lines=len(lines)
@@ -144,18 +152,20 @@ def stub_methods(
     (indexes into the four, by turns; default ``# IMPLEMENTATION REQUIRED`` and ``raise
     NotImplementedError``). Stubs the module already has stay; None when no method qualifies.
     """
-    tree = _parse(source)
+    tree = parse_quietly(source)
     existing = _stubs_found(source, relative_path) if tree is not None else None
     if tree is None or existing is None:
         return None
-    lines = _LINE.findall(source)
-    candidates = [c for c in _candidates(tree, lines) if c.in_class and c.name not in existing]
+    lines = split_lines(source)
+    candidates = [c for c in stub_candidates(tree, lines) if c.in_class and c.name not in existing]
     if not candidates:
         return None
     rng = random.Random(f"{seed}:{relative_path}")
     chosen = sorted(rng.sample(candidates, min(count, len(candidates))), key=lambda c: c.first)
     stubbed, bodies = _stubbed(lines, chosen, forms)
-    if _parse(stubbed) is None or _stubs_found(stubbed, relative_path) != existing | set(bodies):
+    if parse_quietly(stubbed) is None:
+        return None
+    if _stubs_found(stubbed, relative_path) != existing | set(bodies):
         return None
     return StubbedModule(
         relative_path=relative_path, source=stubbed, bodies=bodies, original_lines=len(lines)
@@ -163,7 +173,7 @@ def stub_methods(
 
 
 def _stubbed(
-    lines: list[str], chosen: list[_Candidate], forms: tuple[int, ...]
+    lines: list[str], chosen: list[Candidate], forms: tuple[int, ...]
 ) -> tuple[str, dict[str, str]]:
     """The text with the chosen bodies replaced by markers, and the bodies replaced."""
     pieces: list[str] = []
@@ -178,7 +188,7 @@ def _stubbed(
     return "".join(pieces), bodies
 
 
-def _parse(source: str) -> ast.Module | None:
+def parse_quietly(source: str) -> ast.Module | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -195,9 +205,10 @@ def _stubs_found(source: str, relative_path: str) -> set[str] | None:
     return {stub.qualified_name for stub in result.stubs}
 
 
-def _candidates(tree: ast.Module, lines: list[str]) -> list[_Candidate]:
-    """Functions whose body can be cut by whole lines, not nested in one another."""
-    found: list[_Candidate] = []
+def stub_candidates(tree: ast.Module, lines: list[str], *, unique: bool = True) -> list[Candidate]:
+    """Functions whose body can be cut by whole lines, not nested in one another (with
+    ``unique``, only those whose qualified name is defined once)."""
+    found: list[Candidate] = []
     seen: dict[str, int] = {}
 
     def walk(statements: list[ast.stmt], scope: tuple[str, ...], in_protocol: bool) -> None:
@@ -217,7 +228,7 @@ def _candidates(tree: ast.Module, lines: list[str]) -> list[_Candidate]:
                     walk(child, scope, in_protocol)
 
     walk(tree.body, (), False)
-    return [c for c in found if seen[c.name] == 1]
+    return [c for c in found if seen[c.name] == 1 or not unique]
 
 
 def _blocks(node: ast.stmt) -> list[list[ast.stmt]]:
@@ -245,17 +256,20 @@ def _name_of(node: ast.expr) -> str | None:
 
 def _candidate(
     node: ast.FunctionDef | ast.AsyncFunctionDef, name: str, lines: list[str], *, in_class: bool
-) -> _Candidate | None:
+) -> Candidate | None:
     if any(_name_of(d) in _BODILESS_DECORATORS for d in node.decorator_list):
         return None
     body = node.body
     first = body[0]
-    if (
+    after_header = node.lineno
+    has_docstring = (
         isinstance(first, ast.Expr)
         and isinstance(first.value, ast.Constant)
         and isinstance(first.value.value, str)
-    ):
+    )
+    if has_docstring:
         body = body[1:]
+        after_header = first.end_lineno or first.lineno
     if not body:
         return None
     start, end = body[0], body[-1]
@@ -268,6 +282,14 @@ def _candidate(
     rest = last_line[end.end_col_offset :].decode(errors="replace").strip()
     if rest and not rest.startswith("#"):
         return None  # something follows the last statement on its line
-    return _Candidate(
-        name=name, first=start.lineno, last=end.end_lineno, indent=indent, in_class=in_class
+    decorators: list[ast.expr] = getattr(start, "decorator_list", None) or []
+    return Candidate(
+        name=name,
+        first=min([start.lineno, *(decorator.lineno for decorator in decorators)]),
+        last=end.end_lineno,
+        indent=indent,
+        def_line=node.lineno,
+        after_header=after_header,
+        has_docstring=has_docstring,
+        in_class=in_class,
     )

@@ -59,8 +59,18 @@ class Settings(BaseSettings):
     max_source_bytes: int = 1024 * 1024
     stub_markers: list[str] = Field(default_factory=lambda: list(DEFAULT_STUB_MARKERS))
     skip_bodiless: bool = True
-    error_class: str = "ModelOnexError"
-    log_function: str = "emit_log_event"
+    error_class: str = Field(
+        default="ModelOnexError",
+        description="`package.module:Name` (inject imports it when a body uses it) or `Name`.",
+    )
+    log_function: str = Field(
+        default="emit_log_event",
+        description="`package.module:name` (inject imports it when a body uses it) or `name`.",
+    )
+    hoist_imports: Literal["none", "stdlib"] = Field(
+        default="none",
+        description="Which imports at the top of a generated body move to the module's imports.",
+    )
     prompt_budget_chars: int = Field(
         default=6000,
         ge=0,

@@ -8,7 +8,8 @@ from typing import Annotated
 
 import typer
 
-from pipeline.stages.inject import InjectError, inject_bodies
+from pipeline.settings import get_settings
+from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies
 
 
 def inject_command(
@@ -30,11 +31,14 @@ def inject_command(
         typer.Option("-o", "--output", help="Where to write the result (default: stdout)."),
     ] = None,
 ) -> None:
-    """Put generated bodies into the functions of FILE, keeping everything else as it is."""
+    """Put generated bodies into the functions of FILE, keeping everything else as it is.
+
+    CODEGEN_HOIST_IMPORTS, CODEGEN_ERROR_CLASS and CODEGEN_LOG_FUNCTION apply as in the worker.
+    """
     try:
         source = _read(file).decode("utf-8")
         mapping = _load_bodies(bodies)
-        result = inject_bodies(source, mapping)
+        result = inject_bodies(source, mapping, InjectOptions.from_settings(get_settings()))
     except (InjectError, _InputError, UnicodeDecodeError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error

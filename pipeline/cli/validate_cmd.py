@@ -69,6 +69,7 @@ def validate_command(
         strict=strict,
         error_class=settings.error_class,
         log_function=settings.log_function,
+        hoist_imports=settings.hoist_imports,
     )
     try:
         report = validate_source(source, options, filename=file.name)

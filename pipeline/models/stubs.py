@@ -33,7 +33,12 @@ class Stub(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    qualified_name: str = Field(description="Outer.Inner.method, func, or func.<locals>.inner")
+    qualified_name: str = Field(
+        description=(
+            "Outer.Inner.method, func, or func.<locals>.inner; a property's setter or deleter "
+            "is Class.prop.setter or Class.prop.deleter (its getter is Class.prop)"
+        )
+    )
     name: str
     signature: str = Field(description="The def line(s) exactly as written, up to the colon.")
     is_async: bool = False

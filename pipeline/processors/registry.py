@@ -16,7 +16,7 @@ def build_processor(stage: str, settings: Settings) -> Processor[Any, Any]:
         "extract": lambda: stages.ExtractProcessor(settings),
         "generate": lambda: stages.GenerateProcessor(settings),
         "validate": lambda: stages.ValidateProcessor(settings),
-        "inject": lambda: stages.InjectProcessor(),
+        "inject": lambda: stages.InjectProcessor(settings),
         "store": lambda: stages.StoreProcessor(settings),
     }
     if stage not in builders:

@@ -26,7 +26,7 @@ from pipeline.stages.generate import (
     ProvidedGenerator,
 )
 from pipeline.stages.generate.problems import REPLY_UNUSABLE, ReplyProblems
-from pipeline.stages.inject import inject_bodies
+from pipeline.stages.inject import InjectOptions, inject_bodies
 from pipeline.stages.store import ArtifactStore
 from pipeline.stages.validate import ValidateOptions, validate_bodies
 
@@ -197,6 +197,7 @@ class ValidateProcessor(Processor[CodeGenerated, CodeValidated]):
             strict=record.request.strict,
             error_class=self.settings.error_class,
             log_function=self.settings.log_function,
+            hoist_imports=self.settings.hoist_imports,
         )
         bodies = {body.qualified_name: body.code for body in record.bodies}
         source = record.request.source
@@ -231,10 +232,14 @@ class InjectProcessor(Processor[CodeValidated, CodeInjected]):
     stage: ClassVar[str] = "inject"
     input_model: ClassVar[type[Record]] = CodeValidated
 
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.options = InjectOptions.from_settings(settings or Settings())
+
     async def process(self, record: CodeValidated) -> CodeInjected:
         source = record.request.source
         bodies = {body.qualified_name: body.code for body in record.bodies}
-        result = await run_stage_work(source, partial(inject_bodies, source, bodies))
+        work = partial(inject_bodies, source, bodies, self.options)
+        result = await run_stage_work(source, work)
         return CodeInjected(
             **_carry(record), request=record.request, source=result.source, filled=result.filled
         )

@@ -20,6 +20,7 @@ from pipeline.stages.extract.errors import ExtractError
 from pipeline.stages.extract.headers import FunctionNode, header_colon
 from pipeline.stages.extract.markers import (
     Marker,
+    dotted_name,
     is_ellipsis,
     parse_markers,
     raises,
@@ -28,6 +29,7 @@ from pipeline.stages.extract.markers import (
 from pipeline.stages.extract.options import ExtractOptions
 from pipeline.stages.extract.source import SourceText
 from pipeline.stages.extract.walk import has_blocks, nested_blocks, scopes_in
+from pipeline.stages.inject.locate import accessor_key
 
 
 def extract_stubs(
@@ -146,7 +148,9 @@ class _Extractor:
         skipped = covered or not self.find_stubs or self._bodiless(node, scope)
         marker = None if skipped else self._matching_marker(node)
         if marker is not None:
-            self.stubs.append(self._stub(node, qualname, marker, scope))
+            decorators = [dotted_name(decorator) or "" for decorator in node.decorator_list]
+            key = accessor_key(qualname, node.name, decorators)
+            self.stubs.append(self._stub(node, key, marker, scope))
         inner = _Scope(prefix=f"{qualname}.<locals>.")
         self.visit_block(node.body, inner, covered=skipped or marker is not None)
 

@@ -437,6 +437,7 @@ class OpenAIGenerator(Generator):
         clock: Clock | None = None,
     ) -> OpenAIGenerator:
         config = OpenAIConfig.from_settings(settings)
+        # Import paths as configured: the prompt names the bare names, inject adds the imports.
         rules = HouseRules(error_class=settings.error_class, log_function=settings.log_function)
         client = ChatCompletionsClient(config, http=http, sleep=sleep, clock=clock)
         return cls(config, rules=rules, client=client, prompt_budget=settings.prompt_budget_chars)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from pipeline.models import Finding, Stub
 from pipeline.stages.generate.context import ModuleContext, context_from_imports
+from pipeline.stages.inject.options import split_import_path
 
 PROMPT_VERSION = "2026-12.1"
 
@@ -215,12 +216,6 @@ class ChatMessage:
         return {"role": self.role, "content": self.content}
 
 
-def split_import_path(path: str) -> tuple[str | None, str]:
-    """``package.module:Name`` → ``("package.module", "Name")``; ``Name`` → ``(None, "Name")``."""
-    module, _, name = path.strip().rpartition(":")
-    return (module.strip() or None), name.strip()
-
-
 def system_prompt(rules: HouseRules, *, strict: bool = False) -> str:
     """The rules: what the validator rejects, then its preferences (rejected too if strict)."""
     error_module, error_class = split_import_path(rules.error_class)
@@ -243,7 +238,7 @@ def system_prompt(rules: HouseRules, *, strict: bool = False) -> str:
     )
 
 
-def _automatic_import(module: str | None, name: str) -> str:
+def _automatic_import(module: str, name: str) -> str:
     return AUTOMATIC_IMPORT.format(name=name, module=module) if module else ""
 
 

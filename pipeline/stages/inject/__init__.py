@@ -5,8 +5,8 @@ function's text and each body once with libcst, replaces the bodies and splices 
 function texts into the module text (see ``splice``). A module that way does not handle goes
 the whole-module way: parsed once with libcst, all the bodies replaced in one pass, rendered
 once. See ``transform`` for what is replaced and what is kept, ``body`` for the forms of
-generated code accepted, and ``imports`` for where the imports the generated code starts with
-go.
+generated code accepted, ``imports`` for where the imports the generated code starts with go
+and ``options`` for the settings (which imports move, the configured names to import).
 """
 
 from __future__ import annotations
@@ -24,24 +24,30 @@ from pipeline.stages.inject.body import (
 from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.locate import DefIndex
 from pipeline.stages.inject.models import InjectionResult
+from pipeline.stages.inject.options import InjectOptions, needed_imports
 from pipeline.stages.inject.positions import render_noting_lines
 from pipeline.stages.inject.splice import inject_spliced
 from pipeline.stages.inject.transform import BodyInjector
 
-__all__ = ["InjectError", "InjectionResult", "inject_bodies"]
+__all__ = ["InjectError", "InjectOptions", "InjectionResult", "inject_bodies"]
 
 
-def inject_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult:
+def inject_bodies(
+    source: str, bodies: Mapping[str, str], options: InjectOptions | None = None
+) -> InjectionResult:
     """Replace the body of each function named in ``bodies`` with its generated code.
 
     Raises ``InjectError`` (``SOURCE_SYNTAX_ERROR``, ``NAME_NOT_FOUND``, ``AMBIGUOUS_NAME``,
     ``OVERLAPPING_TARGETS``, ``BODY_SYNTAX_ERROR``).
     """
+    options = options or InjectOptions()
     if many_bool_operators(source):  # the splice parses the module's functions with libcst
         _refuse_deep_nesting(source)
     try:
-        spliced = inject_spliced(source, bodies)
-        return spliced if spliced is not None else inject_whole_module(source, bodies)
+        spliced = inject_spliced(source, bodies, options)
+        if spliced is not None:
+            return spliced
+        return inject_whole_module(source, bodies, options)
     except (RecursionError, MemoryError) as error:  # ast or libcst's visitors gave up
         raise _source_error(1, "the module is nested too deeply to parse") from error
     except UnicodeEncodeError as error:  # a lone surrogate in the module's text
@@ -49,8 +55,11 @@ def inject_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult:
         raise _source_error(line, "the module holds a character UTF-8 cannot encode") from error
 
 
-def inject_whole_module(source: str, bodies: Mapping[str, str]) -> InjectionResult:
+def inject_whole_module(
+    source: str, bodies: Mapping[str, str], options: InjectOptions | None = None
+) -> InjectionResult:
     """``inject_bodies`` with libcst parsing and rendering the whole module."""
+    options = options or InjectOptions()
     _refuse_deep_nesting(source)
     try:
         module = cst.parse_module(source)
@@ -63,7 +72,13 @@ def inject_whole_module(source: str, bodies: Mapping[str, str]) -> InjectionResu
         name: parse_body(code, qualified_name=name, newline=module.default_newline)
         for name, code in bodies.items()
     }
-    injector = BodyInjector(module, targets, parsed)
+    injector = BodyInjector(
+        module,
+        targets,
+        parsed,
+        hoist=options.hoist_imports,
+        needed=needed_imports(bodies, options.provided_imports()),
+    )
     new_module = module.visit(injector)
     placed = injector.placed
     code, starts, ends = render_noting_lines(

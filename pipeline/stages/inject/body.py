@@ -21,8 +21,10 @@ import libcst as cst
 import libcst.matchers as m
 
 from pipeline.stages.inject.errors import InjectError
+from pipeline.stages.inject.locate import function_names
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_CONTINUATION = re.compile(r"\\(?:\r\n|\r|\n)")
 _WRAPPER = "def _():"
 
 
@@ -36,6 +38,8 @@ class ParsedBody:
     ``indent=None`` stands for.
     ``top_level`` tells that the code was parsed as a module, so its blank lines at the top
     indentation level carry ``indent=True`` and must be normalised before they go into a block.
+    ``base_indent`` is where the statements start in the code's text (what a line continued
+    after a backslash is indented relative to); ``continued`` tells that there is such a line.
     """
 
     statements: tuple[cst.BaseStatement, ...]
@@ -43,6 +47,8 @@ class ParsedBody:
     parsed_indent: str
     top_level: bool
     whole_def: bool
+    base_indent: str = ""
+    continued: bool = False
 
 
 def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
@@ -76,8 +82,10 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
         parsed_indent=module.default_indent,
         top_level=not indent,
         whole_def=False,
+        base_indent=indent,
+        continued=_CONTINUATION.search(text) is not None,
     )
-    return _unwrap_def(parsed, qualified_name.rsplit(".", 1)[-1])
+    return _unwrap_def(parsed, function_names(qualified_name))
 
 
 def _with_newline(code: str, newline: str) -> str:
@@ -234,21 +242,25 @@ IMPORT_LINE = m.SimpleStatementLine(
 """A line of import statements only."""
 
 
-def _unwrap_def(parsed: ParsedBody, name: str) -> ParsedBody:
-    """If the code is (imports and) a whole ``def name``, keep the imports and its body."""
+def _unwrap_def(parsed: ParsedBody, names: set[str]) -> ParsedBody:
+    """If the code is (imports and) a whole ``def`` of one of ``names``, keep the imports and
+    its body."""
     statements = parsed.statements
     imports = 0
     while imports < len(statements) and m.matches(statements[imports], IMPORT_LINE):
         imports += 1
     rest = statements[imports:]
-    if len(rest) != 1 or not m.matches(rest[0], m.FunctionDef(name=m.Name(name))):
+    function_name = m.Name(value=m.MatchIfTrue(lambda value: value in names))
+    if len(rest) != 1 or not m.matches(rest[0], m.FunctionDef(name=function_name)):
         return parsed
     function = rest[0]
     assert isinstance(function, cst.FunctionDef)  # just matched
     body = function.body
+    base_indent = parsed.base_indent
     if isinstance(body, cst.IndentedBlock):
         inner: tuple[cst.BaseStatement, ...] = tuple(body.body)
         footer = (*body.footer, *parsed.footer)
+        base_indent += parsed.parsed_indent if body.indent is None else body.indent
     else:
         assert isinstance(body, cst.SimpleStatementSuite)
         line = cst.SimpleStatementLine(body=body.body, trailing_whitespace=body.trailing_whitespace)
@@ -261,4 +273,6 @@ def _unwrap_def(parsed: ParsedBody, name: str) -> ParsedBody:
         # The def's body was parsed inside a block: its blank lines are already right.
         top_level=False,
         whole_def=True,
+        base_indent=base_indent,
+        continued=parsed.continued,
     )

@@ -1,6 +1,10 @@
 """Imports that generated code starts with: which move to the module, and where they go.
 
-A leading import of the generated code moves to the module's imports unless
+By default (``hoist_imports`` "none") they stay where the model put them, at the top of the
+body: a local import may be there on purpose (deferred, or breaking an import cycle), and
+moving it changes when the module imports what. Only ``from __future__`` imports move (they are
+a syntax error anywhere else). With "stdlib", a leading import of the standard library moves to
+the module's imports unless
 
 * the module already has it, unconditionally, at the top level: then it is only dropped;
 * the function being replaced already has the identical import in its body: the author chose a
@@ -8,7 +12,8 @@ A leading import of the generated code moves to the module's imports unless
 * a name it binds is already bound at module level to something else (another import, a def,
   a class, an assignment): moving it would shadow that name, so it stays local.
 
-``from __future__`` imports always move (they are a syntax error anywhere else).
+``ModuleImports.require`` adds the import of a configured name (the error class, the log
+function) a body uses and the module does not bind, after the module's other imports.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from libcst.helpers import get_full_name_for_node
 
 from pipeline.stages.inject.body import IMPORT_LINE, leading_lines
 from pipeline.stages.inject.locate import statement_blocks
+from pipeline.stages.inject.options import HoistImports, is_stdlib_module
 from pipeline.stages.inject.text import SourceLines
 from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS
 
@@ -180,16 +186,25 @@ class ModuleImports:
         return index
 
     def take(
-        self, line: cst.SimpleStatementLine, local_keys: set[ImportKey]
+        self,
+        line: cst.SimpleStatementLine,
+        local_keys: set[ImportKey],
+        hoist: HoistImports = "stdlib",
     ) -> list[cst.SimpleStatementLine]:
-        """Move the imports of ``line`` to the module if they may; return what stays local."""
+        """Move the imports of ``line`` to the module if they may; return what stays local.
+
+        With ``hoist`` "none" only ``from __future__`` imports move; with "stdlib", imports of
+        standard-library modules move too.
+        """
         decisions: list[tuple[cst.Import | cst.ImportFrom, bool]] = []
         for small in line.body:
             assert isinstance(small, cst.Import | cst.ImportFrom)  # an IMPORT_LINE
             entries = alias_keys(small)
             is_future = m.matches(small, m.ImportFrom(module=m.Name("__future__")))
             keys = {key for key, _, _ in entries}
-            local = not is_future and (keys <= local_keys or self._conflicts(entries))
+            local = not is_future and (
+                not _hoisted(entries, hoist) or keys <= local_keys or self._conflicts(entries)
+            )
             decisions.append((small, local))
         if all(local for _, local in decisions):
             return [line]
@@ -197,6 +212,16 @@ class ModuleImports:
             if not local:
                 self._add(small, line)
         return [_own_line(small, line) for small, local in decisions if local]
+
+    def require(self, module: str, name: str) -> None:
+        """Add ``from module import name`` unless the module binds ``name`` already."""
+        if name in self.bindings:
+            return
+        statement = cst.ImportFrom(
+            module=cst.parse_expression(module),  # type: ignore[arg-type]  # a dotted name
+            names=[cst.ImportAlias(name=cst.Name(name))],
+        )
+        self._add(statement, cst.SimpleStatementLine(body=(statement,)))
 
     def _add(self, small: cst.Import | cst.ImportFrom, line: cst.SimpleStatementLine) -> None:
         entries = alias_keys(small)
@@ -291,6 +316,13 @@ class ModuleImports:
             for line in (*self.added_future, *self.added)
             for small in line.body
         ]
+
+
+def _hoisted(entries: Iterable[tuple[ImportKey, Binding, str]], hoist: HoistImports) -> bool:
+    """Whether the policy moves an import of these names (``__future__`` aside)."""
+    if hoist == "none":
+        return False
+    return all(is_stdlib_module(key[1]) for key, _, _ in entries)
 
 
 def _own_line(
@@ -446,6 +478,13 @@ def ast_alias_keys(statement: ast.Import | ast.ImportFrom) -> list[tuple[ImportK
         return _import_keys(names)
     module = "." * statement.level + (statement.module or "")
     return _from_keys(module, None if names[0][0] == "*" else names)
+
+
+def module_bindings(tree: ast.Module) -> set[str]:
+    """The names bound at module level (also under if/try/with/for)."""
+    bindings: dict[str, set[Binding]] = {}
+    _collect_ast_bindings(tree.body, bindings)
+    return set(bindings)
 
 
 def _collect_ast_bindings(statements: list[ast.stmt], bindings: dict[str, set[Binding]]) -> None:

@@ -1,4 +1,10 @@
-"""Find functions by qualified name (``Outer.Inner.method``, ``func``, ``outer.<locals>.inner``)."""
+"""Find functions by qualified name (``Outer.Inner.method``, ``func``, ``outer.<locals>.inner``).
+
+A property's setter and deleter (``@prop.setter def prop``) share the getter's qualified name;
+each is also found as ``Class.prop.setter`` (``.getter``, ``.deleter``), and ``Class.prop``
+stands for the one def of that name without such a decorator (the getter). The extract stage
+names the stubs the same way (``accessor_key``).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from typing import Generic, TypeVar
 
 import libcst as cst
 import libcst.matchers as m
+from libcst.helpers import get_full_name_for_node
 
 from pipeline.stages.inject.errors import InjectError
 
@@ -35,6 +42,29 @@ simple statements of a module (most of its nodes) cannot hold one."""
 
 Node = TypeVar("Node")
 
+ACCESSORS = frozenset({"setter", "getter", "deleter"})
+
+
+def accessor_key(qualified_name: str, function_name: str, decorators: Iterable[str]) -> str:
+    """``Class.prop.setter`` for a def decorated ``@prop.setter`` (given the decorators as
+    dotted names), else the qualified name itself."""
+    for decorator in decorators:
+        owner, _, accessor = decorator.rpartition(".")
+        if owner == function_name and accessor in ACCESSORS:
+            return f"{qualified_name}.{accessor}"
+    return qualified_name
+
+
+def function_names(qualified_name: str) -> set[str]:
+    """The names the def a qualified name stands for may have (``prop`` or ``setter`` for
+    ``Class.prop.setter``)."""
+    parts = qualified_name.split(".")
+    names = {parts[-1]}
+    if len(parts) > 1 and parts[-1] in ACCESSORS:
+        names.add(parts[-2])
+    return names
+
+
 _OVERLOAD = m.Decorator(decorator=m.Name("overload") | m.Attribute(attr=m.Name("overload")))
 
 
@@ -48,9 +78,17 @@ class _Index(Generic[Node]):
     def __init__(self) -> None:
         self.defs: dict[str, list[Node]] = {}
         self.enclosing: dict[int, tuple[int, ...]] = {}
+        self._accessors: set[int] = set()
 
     def _is_overload(self, node: Node) -> bool:
         raise NotImplementedError
+
+    def _add(self, name: str, node: Node, function_name: str, decorators: list[str]) -> None:
+        self.defs.setdefault(name, []).append(node)
+        key = accessor_key(name, function_name, decorators)
+        if key != name:
+            self._accessors.add(id(node))
+            self.defs.setdefault(key, []).append(node)
 
     def find(self, names: Iterable[str]) -> dict[str, Node]:
         """The function each name stands for; raise NAME_NOT_FOUND or AMBIGUOUS_NAME."""
@@ -62,6 +100,9 @@ class _Index(Generic[Node]):
             if len(candidates) > 1:
                 # typing.overload signatures come with one implementation: that is the target.
                 candidates = [c for c in candidates if not self._is_overload(c)]
+            if len(candidates) > 1:
+                # A property's getter, not its setter or deleter (``Class.prop.setter``).
+                candidates = [c for c in candidates if id(c) not in self._accessors] or candidates
             if len(candidates) != 1:
                 count = len(self.defs[name])
                 raise InjectError(
@@ -95,7 +136,16 @@ class _Index(Generic[Node]):
         )
 
     def _check_overlaps(self, found: dict[str, Node]) -> None:
-        targets = {id(node): name for name, node in found.items()}
+        targets: dict[int, str] = {}
+        for name, node in found.items():
+            other = targets.setdefault(id(node), name)
+            if other != name:
+                raise InjectError(
+                    f"{other!r} and {name!r} are the same function; fill it once",
+                    code=InjectError.OVERLAPPING_TARGETS,
+                    qualified_name=name,
+                    enclosing=other,
+                )
         for name, node in found.items():
             for outer in self.enclosing[id(node)]:
                 if outer in targets:
@@ -128,7 +178,8 @@ class DefIndex(cst.CSTVisitor, _Index[cst.FunctionDef]):
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         name = ".".join((*self._scope, node.name.value))
-        self.defs.setdefault(name, []).append(node)
+        decorators = [get_full_name_for_node(d.decorator) or "" for d in node.decorators]
+        self._add(name, node, node.name.value, decorators)
         self.enclosing[id(node)] = tuple(self._functions)
         self._scope += (node.name.value, "<locals>")
         self._functions.append(id(node))
@@ -160,7 +211,7 @@ class AstDefIndex(_Index[AstFunction]):
         for node in statements:
             if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 name = ".".join((*scope, node.name))
-                self.defs.setdefault(name, []).append(node)
+                self._add(name, node, node.name, [_dotted(d) for d in node.decorator_list])
                 self.enclosing[id(node)] = functions
                 self._walk(node.body, (*scope, node.name, "<locals>"), (*functions, id(node)))
             elif isinstance(node, ast.ClassDef):
@@ -176,6 +227,14 @@ class AstDefIndex(_Index[AstFunction]):
             if isinstance(decorator, ast.Attribute) and decorator.attr == "overload":
                 return True
         return False
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
 
 
 def statement_blocks(node: ast.stmt) -> list[list[ast.stmt]]:

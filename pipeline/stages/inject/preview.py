@@ -15,7 +15,9 @@ The result has the same syntax tree as ``inject_bodies``' (string values include
 the indentation of nested blocks and of lines inside brackets may differ.
 
 Whatever needs inject's own rules gets ``None``, and the caller runs the real inject: a body
-that starts with imports (inject moves them to the module), a whole ``def``, a repeated
+that starts with imports inject may move to the module (``hoist_imports``, ``__future__``) or
+with imports and a whole ``def``, one that uses a configured name
+inject imports for it (the error class, the log function), a whole ``def``, a repeated
 docstring, comments after the last statement, code that does not parse or nests deeper than
 inject takes, tabs, form feeds or other line breaks than ``\\n``, a body on its ``def`` line.
 Unknown, ambiguous and overlapping names raise the same ``InjectError`` as ``inject_bodies``.
@@ -28,8 +30,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pipeline.stages.inject.body import MAX_BODY_DEPTH, many_bool_operators, tree_too_deep
-from pipeline.stages.inject.locate import AstDefIndex, AstFunction
+from pipeline.stages.inject.imports import module_bindings
+from pipeline.stages.inject.locate import AstDefIndex, AstFunction, function_names
 from pipeline.stages.inject.models import InjectionResult
+from pipeline.stages.inject.options import InjectOptions, needed_imports
 from pipeline.stages.inject.text import SourceLines
 from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS, parse_or_none
 
@@ -46,7 +50,9 @@ class _Splice:
     lines: list[str]
 
 
-def preview_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult | None:
+def preview_bodies(
+    source: str, bodies: Mapping[str, str], options: InjectOptions | None = None
+) -> InjectionResult | None:
     """The injected module for checking, or ``None`` when only ``inject_bodies`` can tell."""
     if _unhandled_text(source) or any(_unhandled_text(code) for code in bodies.values()):
         return None
@@ -56,14 +62,26 @@ def preview_bodies(source: str, bodies: Mapping[str, str]) -> InjectionResult | 
     if tree is None:
         return None
     targets = AstDefIndex(tree).find(bodies)
+    options = options or InjectOptions()
+    if _adds_imports(tree, bodies, options):
+        return None
     text = SourceLines(source)
     splices = []
     for name, node in sorted(targets.items(), key=lambda item: item[1].lineno):
-        splice = _splice(name, node, bodies[name], text)
+        splice = _splice(name, node, bodies[name], text, hoist=options.hoist_imports != "none")
         if splice is None:
             return None
         splices.append(splice)
     return _apply(text, splices, list(bodies))
+
+
+def _adds_imports(tree: ast.Module, bodies: Mapping[str, str], options: InjectOptions) -> bool:
+    """Whether inject would import a configured name (the error class...) for a body."""
+    needed = needed_imports(bodies, options.provided_imports())
+    if not needed:
+        return False
+    bound = module_bindings(tree)
+    return any(name not in bound for found in needed.values() for _, name in found)
 
 
 def _unhandled_text(text: str) -> bool:
@@ -97,7 +115,9 @@ def _docstring_kept(body: list[ast.stmt]) -> bool | None:
     return True
 
 
-def _splice(name: str, node: AstFunction, code: str, text: SourceLines) -> _Splice | None:
+def _splice(
+    name: str, node: AstFunction, code: str, text: SourceLines, *, hoist: bool
+) -> _Splice | None:
     keep = _docstring_kept(node.body)
     if keep is None or len(node.body) <= keep:
         return None
@@ -117,13 +137,16 @@ def _splice(name: str, node: AstFunction, code: str, text: SourceLines) -> _Spli
     first = above + 1  # the first line of the replaced statement's leading lines
     while first < start and _is_blank(text.line(first)):
         first += 1  # blank lines before the first comment stay
-    lines = _reindent(code, indent, keep_docstring=bool(keep), name=node.name)
+    names = function_names(name)
+    lines = _reindent(code, indent, keep_docstring=bool(keep), names=names, hoist=hoist)
     if lines is None:
         return None
     return _Splice(name, first, replaced[-1].end_lineno or start, lines)
 
 
-def _reindent(code: str, indent: str, *, keep_docstring: bool, name: str) -> list[str] | None:
+def _reindent(
+    code: str, indent: str, *, keep_docstring: bool, names: set[str], hoist: bool
+) -> list[str] | None:
     """The code's lines at ``indent``, from its first comment or statement to its last
     statement."""
     lines = code.split("\n")
@@ -141,7 +164,9 @@ def _reindent(code: str, indent: str, *, keep_docstring: bool, name: str) -> lis
         return None
     statements = tree.body[0].body if wrapped and isinstance(tree.body[0], ast.If) else tree.body
     offset = 1 if wrapped else 0
-    if not statements or _left_to_inject(statements, keep_docstring=keep_docstring, name=name):
+    if not statements or _left_to_inject(
+        statements, keep_docstring=keep_docstring, names=names, hoist=hoist
+    ):
         return None
     if len(code) >= MAX_BODY_DEPTH and tree_too_deep(tree, MAX_BODY_DEPTH):
         return None  # inject refuses it: libcst's visitors would not get through
@@ -162,12 +187,23 @@ def _reindent(code: str, indent: str, *, keep_docstring: bool, name: str) -> lis
     return [line + "\n" for line in result]
 
 
-def _left_to_inject(statements: list[ast.stmt], *, keep_docstring: bool, name: str) -> bool:
-    """Whether inject would change the statements: move imports, unwrap a def, drop a
-    repeated docstring."""
+def _left_to_inject(
+    statements: list[ast.stmt], *, keep_docstring: bool, names: set[str], hoist: bool
+) -> bool:
+    """Whether inject would change the statements: move imports (``hoist``, or a ``__future__``
+    import), unwrap a def (after imports), drop a repeated docstring."""
+    imports = 0
+    while imports < len(statements) and isinstance(
+        statements[imports], ast.Import | ast.ImportFrom
+    ):
+        statement = statements[imports]
+        if hoist or (isinstance(statement, ast.ImportFrom) and statement.module == "__future__"):
+            return True
+        imports += 1
+    if imports:
+        rest = statements[imports:]
+        return len(rest) == 1 and isinstance(rest[0], ast.FunctionDef | ast.AsyncFunctionDef)
     first = statements[0]
-    if isinstance(first, ast.Import | ast.ImportFrom):
-        return True
     if (
         keep_docstring
         and isinstance(first, ast.Expr)
@@ -177,7 +213,7 @@ def _left_to_inject(statements: list[ast.stmt], *, keep_docstring: bool, name: s
     return (
         len(statements) == 1
         and isinstance(first, ast.FunctionDef | ast.AsyncFunctionDef)
-        and first.name == name
+        and first.name in names
     )
 
 

@@ -24,10 +24,11 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from pipeline.stages.inject.body import ParsedBody, parse_body
+from pipeline.stages.inject.body import parse_body
 from pipeline.stages.inject.imports import ModuleImports
 from pipeline.stages.inject.locate import AstDefIndex, AstFunction
 from pipeline.stages.inject.models import InjectionResult
+from pipeline.stages.inject.options import InjectOptions, needed_imports
 from pipeline.stages.inject.positions import render_noting_lines
 from pipeline.stages.inject.text import SourceLines, default_indent, default_newline
 from pipeline.stages.inject.transform import BodyInjector
@@ -59,11 +60,14 @@ class _Edit:
     order: int  # at one offset, inserted imports come before a function's new text
 
 
-def inject_spliced(source: str, bodies: Mapping[str, str]) -> InjectionResult | None:
+def inject_spliced(
+    source: str, bodies: Mapping[str, str], options: InjectOptions | None = None
+) -> InjectionResult | None:
     """``inject_bodies`` by splicing, or None when the module needs the whole-module path.
 
     Raises the same ``InjectError``s as the whole-module path, in the same order.
     """
+    options = options or InjectOptions()
     if "\f" in source or source.startswith("\ufeff"):
         return None
     try:
@@ -88,10 +92,19 @@ def inject_spliced(source: str, bodies: Mapping[str, str]) -> InjectionResult | 
         for name, code in bodies.items()
     }
     imports = _Imports(tree, text)
+    needed = needed_imports(bodies, options.provided_imports())
     edits: list[_Edit] = []
     relative_lines: dict[str, tuple[int, int]] = {}
     for region in regions:
-        code, lines = _fill(region, parsed, imports)
+        injector = BodyInjector(
+            region.module,
+            {region.name: region.function},
+            parsed,
+            imports=imports.get,
+            hoist=options.hoist_imports,
+            needed=needed,
+        )
+        code, lines = _fill(region, injector)
         relative_lines[region.name] = lines
         start, end = text.offset(region.first_line), text.offset(region.last_line + 1)
         edits.append(_Edit(start, end, code, order=1))
@@ -174,13 +187,8 @@ class _Imports:
         return self.module_imports
 
 
-def _fill(
-    region: _Region, parsed: Mapping[str, ParsedBody], imports: _Imports
-) -> tuple[str, tuple[int, int]]:
+def _fill(region: _Region, injector: BodyInjector) -> tuple[str, tuple[int, int]]:
     """The function's new text, and the lines of its new body in that text."""
-    injector = BodyInjector(
-        region.module, {region.name: region.function}, parsed, imports=imports.get
-    )
     new_module = region.module.visit(injector)
     placed = injector.placed[region.name]
     code, starts, ends = render_noting_lines(new_module, starts=[placed.first], ends=[placed.last])

@@ -10,6 +10,10 @@ split: the blank lines up to the first comment are kept, because they separate t
 from the code; the comments from there on (``# IMPLEMENTATION REQUIRED``, ``# TODO``) belong to
 the stub and are replaced by the comments the generated code starts with.
 
+A body that is only a docstring keeps the blank lines after it; the comment lines after those
+(the stub's ``# IMPLEMENTATION REQUIRED``) are replaced, and the footer after the next blank
+line is kept.
+
 A one-line ``def f(self): ...`` gets an indented block; a comment after the ``...`` moves to
 the ``def`` line.
 """
@@ -17,6 +21,7 @@ the ``def`` line.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +32,12 @@ from pipeline.stages.inject.body import IMPORT_LINE, ParsedBody, leading_lines
 from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.imports import ImportKey, ModuleImports, line_keys
 from pipeline.stages.inject.locate import SCOPES
+from pipeline.stages.inject.options import HoistImports
 
+_CONTINUED = re.compile(r"(\\(?:\r\n|\r|\n))([ \t]*)")
+_FUTURE_LINE = m.SimpleStatementLine(
+    body=[m.ZeroOrMore(), m.ImportFrom(module=m.Name("__future__")), m.ZeroOrMore()]
+)
 DOCSTRING_LINE = m.SimpleStatementLine(
     body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]
 )
@@ -56,17 +66,31 @@ class BodyInjector(cst.CSTTransformer):
         bodies: Mapping[str, ParsedBody],
         *,
         imports: Callable[[], ModuleImports] | None = None,
+        hoist: HoistImports = "none",
+        needed: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     ) -> None:
         super().__init__()
         self._module = module
         self._targets = {id(node): name for name, node in targets.items()}
         self._bodies = bodies
+        self._hoist: HoistImports = hoist
+        self._needed = needed or {}
+        self._indents: list[str] = []  # of the blocks the visit is in
         self._imports: ModuleImports | None = None
         self._shared_imports = imports
         self.placed: dict[str, NewBody] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         return isinstance(node, SCOPES) and super().on_visit(node)
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._indents.append(self._module.default_indent if node.indent is None else node.indent)
+
+    def leave_IndentedBlock(
+        self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
+    ) -> cst.IndentedBlock:
+        self._indents.pop()
+        return updated_node
 
     def leave_FunctionDef(
         self, original_node: cst.FunctionDef, updated_node: cst.FunctionDef
@@ -79,16 +103,23 @@ class BodyInjector(cst.CSTTransformer):
         docstring = block.body[0] if keep else None
         replaced = block.body[keep:]
         statements = self._new_statements(name, docstring, replaced)
+        for module, imported in self._needed.get(name, ()):
+            self.imports.require(module, imported)
         unit = block.indent if block.indent is not None else self._module.default_indent
         parsed = self._bodies[name]
-        reindent = _Reindent(parsed, unit, self._module.default_indent)
+        reindent = _Reindent(
+            parsed, unit, self._module.default_indent, "".join(self._indents) + unit
+        )
         statements = [_visit(statement, reindent) for statement in statements]
-        kept = _blank_head(leading_lines(replaced[0])) if replaced else ()
+        if replaced:
+            kept, block_footer = _blank_head(leading_lines(replaced[0])), block.footer
+        else:
+            kept, block_footer = _split_stub_footer(block.footer)
         first = statements[0].with_changes(leading_lines=(*kept, *leading_lines(statements[0])))
         statements[0] = first
         footer = [line.visit(reindent) for line in parsed.footer]
         new_block = block.with_changes(
-            body=(*block.body[:keep], *statements), footer=(*footer, *block.footer)
+            body=(*block.body[:keep], *statements), footer=(*footer, *block_footer)
         )
         self.placed[name] = NewBody(first=first, last=statements[-1], kept_lines=len(kept))
         return updated_node.with_changes(body=new_block)
@@ -132,7 +163,10 @@ class BodyInjector(cst.CSTTransformer):
         while statements and m.matches(statements[0], IMPORT_LINE):
             line = statements[0]
             assert isinstance(line, cst.SimpleStatementLine)
-            local = self.imports.take(line, local_keys)
+            if self._hoist == "none" and not m.matches(line, _FUTURE_LINE):
+                local = [line]  # the model's imports stay where it put them
+            else:
+                local = self.imports.take(line, local_keys, self._hoist)
             if local:
                 del statements[0]
                 kept += local
@@ -161,6 +195,19 @@ def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
     assert isinstance(body, cst.SimpleStatementSuite)
     line = cst.SimpleStatementLine(body=body.body)
     return cst.IndentedBlock(body=(line,), header=body.trailing_whitespace)
+
+
+def _split_stub_footer(
+    footer: Sequence[cst.EmptyLine],
+) -> tuple[tuple[cst.EmptyLine, ...], tuple[cst.EmptyLine, ...]]:
+    """The footer of a body that is only a docstring: the blank lines that stay before the new
+    statements, and what stays after them. The comment lines in between (``# IMPLEMENTATION
+    REQUIRED``, ``# TODO``: the stub's whole body) are replaced."""
+    head = _blank_head(footer)
+    end = len(head)
+    while end < len(footer) and footer[end].comment is not None:
+        end += 1
+    return head, tuple(footer[end:])
 
 
 def _blank_head(lines: Sequence[cst.EmptyLine]) -> tuple[cst.EmptyLine, ...]:
@@ -226,22 +273,33 @@ class _Reindent(cst.CSTTransformer):
     Nested blocks indented by the generated code's own unit (the first nested block's) get the
     target body's unit; other indentations are kept as written. Blank lines at the top level of
     code parsed as a module are marked as not indented, as a parser marks them inside a block
-    (otherwise they would get trailing whitespace).
+    (otherwise they would get trailing whitespace). A line continued after a backslash is
+    indented in the code's text, not relative to its block: it moves with its statement (from
+    ``parsed.base_indent`` plus the code's blocks to ``target_base`` plus the target's).
     """
 
-    def __init__(self, parsed: ParsedBody, target_unit: str, module_indent: str) -> None:
+    def __init__(
+        self, parsed: ParsedBody, target_unit: str, module_indent: str, target_base: str
+    ) -> None:
         super().__init__()
         self._parsed_indent = parsed.parsed_indent
         self._fix_blank_lines = parsed.top_level
+        self._continued = parsed.continued
         self._target_unit = target_unit
         self._module_indent = module_indent
         self._unit: str | None = None
         self._depth = 0
+        self._columns = [(parsed.base_indent, target_base)]  # (in the code, in the target)
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        # Blank lines need fixing at the top level only (in expressions too); elsewhere only
-        # the nodes that can hold a block are worth going into.
-        if not (self._fix_blank_lines and not self._depth) and not isinstance(node, _BLOCK_HOLDERS):
+        # Blank lines need fixing at the top level only (in expressions too), and backslash
+        # continuations anywhere; elsewhere only the nodes that can hold a block are worth
+        # going into.
+        if (
+            not self._continued
+            and not (self._fix_blank_lines and not self._depth)
+            and not isinstance(node, _BLOCK_HOLDERS)
+        ):
             return False
         return super().on_visit(node)
 
@@ -249,16 +307,36 @@ class _Reindent(cst.CSTTransformer):
         if self._unit is None:
             self._unit = self._effective(node)
         self._depth += 1
+        parsed, target = self._columns[-1]
+        self._columns.append((parsed + self._effective(node), target + self._new_indent(node)))
         return True
 
     def leave_IndentedBlock(
         self, original_node: cst.IndentedBlock, updated_node: cst.IndentedBlock
     ) -> cst.IndentedBlock:
         self._depth -= 1
-        indent = self._effective(original_node)
-        if indent == self._unit:
-            indent = self._target_unit
+        self._columns.pop()
+        indent = self._new_indent(original_node)
         return updated_node.with_changes(indent=None if indent == self._module_indent else indent)
+
+    def leave_SimpleWhitespace(
+        self, original_node: cst.SimpleWhitespace, updated_node: cst.SimpleWhitespace
+    ) -> cst.SimpleWhitespace:
+        if "\\" not in updated_node.value:
+            return updated_node
+        parsed, target = self._columns[-1]
+
+        def moved(match: re.Match[str]) -> str:
+            indent = match.group(2)
+            if not indent.startswith(parsed):
+                return match.group(0)
+            return match.group(1) + target + indent[len(parsed) :]
+
+        return updated_node.with_changes(value=_CONTINUED.sub(moved, updated_node.value))
+
+    def _new_indent(self, node: cst.IndentedBlock) -> str:
+        indent = self._effective(node)
+        return self._target_unit if indent == self._unit else indent
 
     def leave_EmptyLine(
         self, original_node: cst.EmptyLine, updated_node: cst.EmptyLine

@@ -4,7 +4,9 @@
   ``RuntimeError``...): raise the configured error class instead (default
   ``ModelOnexError``). A bare ``raise`` (re-raise) and ``raise err`` of a
   caught exception are fine: only names of built-in exception classes are
-  flagged, unless the module binds the name itself.
+  flagged, unless the module binds the name itself. The error class is
+  configured as ``package.module:Name`` (the inject stage adds the import
+  when a body uses it) or a bare ``Name``; the rule names the bare ``Name``.
 * ``HR002`` ``print(...)``: log through the configured function instead
   (default ``emit_log_event``).
 * ``HR003`` a missing parameter or return annotation (shared with the
@@ -24,6 +26,7 @@ import builtins
 from collections.abc import Iterable, Sequence
 
 from pipeline.models.findings import Finding, Severity
+from pipeline.stages.inject.options import bare_name
 from pipeline.stages.validate.options import Rule, ValidateOptions
 from pipeline.stages.validate.snippets import SourceText
 from pipeline.stages.validate.type_hints import FunctionInfo, decorator_names, iter_functions
@@ -100,7 +103,7 @@ def check(
     """
     statements = tree.body if scope is None else scope
     shadowed = _module_bindings(tree)
-    error_class = options.error_class
+    error_class = bare_name(options.error_class)
     findings: list[Finding] = []
     stub_lines: set[int] | None = None
 
@@ -145,7 +148,7 @@ def check(
             )
         )
 
-    log_function = options.log_function
+    log_function = bare_name(options.log_function)
     if "print" not in shadowed and log_function != "print":
         for node in iter_nodes(statements):
             if not isinstance(node, ast.Call) or _builtin_name(node.func, shadowed) != "print":

@@ -17,7 +17,12 @@ Python's own parser and compiler.)
 be found in this environment: ``importlib.util.find_spec`` on the top-level
 name only, which locates the package without importing it (a dotted name
 would import its parents). Imports guarded by ``try/except ImportError`` are
-optional by design and not flagged; relative imports are not checked.
+optional by design and not flagged.
+
+``IMP002`` (error) flags, in generated bodies only, a relative import of a
+module the file does not import at its top level (``from .errors import X``
+in a module without ``.errors``): the validator cannot see the package, and
+a module that is not there makes the code fail when it runs.
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ import os
 import subprocess  # nosec B404  # runs the ruff binary only, never generated code
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import cache
 from typing import Any
@@ -40,10 +45,11 @@ from pipeline.models.findings import Finding, Severity
 from pipeline.stages.validate.errors import ValidateError
 from pipeline.stages.validate.options import Rule
 from pipeline.stages.validate.snippets import SourceText
-from pipeline.stages.validate.walk import child_statements
+from pipeline.stages.validate.walk import child_statements, iter_statements
 
 RUFF_SELECT = ("F401", "F811", "F821", "F822", "F823", "F841")
 UNRESOLVABLE = "IMP001"
+UNVERIFIABLE_RELATIVE = "IMP002"
 RUFF_TIMEOUT_SECONDS = 30.0
 
 _ERRORS = frozenset({"F821", "F822", "F823"})
@@ -210,16 +216,86 @@ def unresolvable_imports(
         if is_resolvable(top_level):
             continue
         findings.append(
-            source.finding(
-                rule=Rule.IMPORTS,
-                code=UNRESOLVABLE,
-                severity=Severity.WARNING,
-                line=statement.lineno,
-                column=statement.col_offset,
-                end_line=statement.end_lineno,
+            _import_finding(
+                source,
+                statement,
+                UNRESOLVABLE,
+                Severity.WARNING,
                 message=f"cannot resolve module '{top_level}' in this environment",
                 suggestion=f"add the distribution that provides '{top_level}' to the "
                 "project's dependencies, or fix the module name",
+            )
+        )
+    return findings
+
+
+def _import_finding(
+    source: SourceText,
+    statement: ast.Import | ast.ImportFrom,
+    code: str,
+    severity: Severity,
+    *,
+    message: str,
+    suggestion: str,
+) -> Finding:
+    return source.finding(
+        rule=Rule.IMPORTS,
+        code=code,
+        severity=severity,
+        line=statement.lineno,
+        column=statement.col_offset,
+        end_line=statement.end_lineno,
+        message=message,
+        suggestion=suggestion,
+    )
+
+
+def _module_level(statements: Sequence[ast.stmt]) -> Iterator[ast.stmt]:
+    """The statements that run when the module is imported (not inside a def or class)."""
+    for statement in statements:
+        if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            continue
+        yield statement
+        yield from _module_level(list(child_statements(statement)))
+
+
+def _relative_modules(node: ast.ImportFrom) -> set[str]:
+    """The relative modules an import names: ``.errors`` for ``from .errors import X`` and
+    for ``from . import errors``."""
+    base = "." * node.level + (node.module or "")
+    found = {base}
+    if node.module is None:
+        found.update(base + alias.name for alias in node.names)
+    return found
+
+
+def unverifiable_relative_imports(
+    tree: ast.Module, source: SourceText, scope: Sequence[ast.stmt]
+) -> list[Finding]:
+    """``IMP002`` for a relative import inside a def of ``scope`` whose module the module does
+    not import at its top level: nothing here can tell that it exists, and one that does not
+    makes the module fail when the code runs."""
+    known: set[str] = set()
+    for statement in _module_level(tree.body):
+        if isinstance(statement, ast.ImportFrom) and statement.level:
+            known |= _relative_modules(statement)
+    findings: list[Finding] = []
+    for statement in iter_statements(scope):
+        if not isinstance(statement, ast.ImportFrom) or not statement.level:
+            continue
+        if _relative_modules(statement) & known:
+            continue
+        module = "." * statement.level + (statement.module or "")
+        findings.append(
+            _import_finding(
+                source,
+                statement,
+                UNVERIFIABLE_RELATIVE,
+                Severity.ERROR,
+                message=f"relative import from '{module}', a module this file does not import: "
+                "it cannot be checked to exist",
+                suggestion="use what the module already imports, or an absolute import of an "
+                "installed package",
             )
         )
     return findings

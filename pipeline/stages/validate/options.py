@@ -6,6 +6,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from pipeline.stages.inject.options import HoistImports, InjectOptions
+
 
 class Rule(StrEnum):
     """A family of checks; ``all`` selects every family."""
@@ -25,7 +27,10 @@ class ValidateOptions(BaseModel):
     """Options of one validation.
 
     ``strict`` turns every warning into an error. ``error_class`` and
-    ``log_function`` configure the house rules (defaults match the settings).
+    ``log_function`` configure the house rules (defaults match the settings):
+    ``package.module:Name`` or a bare ``Name``; the rules use the bare name.
+    They and ``hoist_imports`` also shape the module the bodies are checked
+    in, as the inject stage will write it.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -34,6 +39,14 @@ class ValidateOptions(BaseModel):
     strict: bool = False
     error_class: str = "ModelOnexError"
     log_function: str = "emit_log_event"
+    hoist_imports: HoistImports = "none"
+
+    def inject_options(self) -> InjectOptions:
+        return InjectOptions(
+            hoist_imports=self.hoist_imports,
+            error_class=self.error_class,
+            log_function=self.log_function,
+        )
 
     def selected(self) -> frozenset[Rule]:
         """The concrete rules to run (``all`` expanded)."""

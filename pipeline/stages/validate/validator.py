@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pipeline.models.findings import Finding, Severity, ValidationReport
-from pipeline.stages.inject import InjectError, InjectionResult, inject_bodies
+from pipeline.stages.inject import InjectError, InjectionResult, InjectOptions, inject_bodies
 from pipeline.stages.inject.imports import ImportKey, ast_alias_keys
 from pipeline.stages.inject.preview import preview_bodies
 from pipeline.stages.syntax_tree import parse_or_none
@@ -37,6 +37,8 @@ class _Scope:
     statements: list[ast.stmt] | None = None
     compile_unit: ast.Module | None = None
     security: list[ast.stmt] | None = None
+    defs: list[ast.stmt] | None = None
+    """The defs that hold generated bodies (``None``: validating a whole module)."""
 
 
 def _run_checkers(
@@ -60,6 +62,8 @@ def _run_checkers(
             findings.extend(type_hints.check(scope.functions, source, as_house_rule=True))
     if Rule.IMPORTS in selected:
         findings.extend(imports.unresolvable_imports(tree, source, scope=scope.statements))
+        if scope.defs is not None:
+            findings.extend(imports.unverifiable_relative_imports(tree, source, scope.defs))
     if Rule.SECURITY in selected:
         # last: bandit leaves its bookkeeping attributes on the tree
         findings.extend(security.check(tree, source, only=scope.security))
@@ -208,6 +212,7 @@ def _body_scope(tree: ast.Module, functions: list[FunctionInfo], located: list[_
         statements=[*_top_imports(tree), *nodes],
         compile_unit=_compile_unit(tree, [o for o in owners if o is not None]),
         security=nodes,
+        defs=nodes,
     )
 
 
@@ -242,14 +247,16 @@ def _compile_unit(tree: ast.Module, owners: list[FunctionInfo]) -> ast.Module:
     return ast.Module(body=body, type_ignores=[])
 
 
-def _inject(source: str, bodies: dict[str, str], findings: list[Finding]) -> InjectionResult | None:
+def _inject(
+    source: str, bodies: dict[str, str], findings: list[Finding], options: InjectOptions
+) -> InjectionResult | None:
     """Inject the bodies; one inject rejects as unparsable becomes ``SYN001``.
 
     Mutates ``bodies`` and ``findings``; ``None`` when no body is left.
     """
     while bodies:
         try:
-            return inject_bodies(source, bodies)
+            return inject_bodies(source, bodies, options)
         except InjectError as error:
             name = error.details.get("qualified_name")
             if error.code != InjectError.BODY_SYNTAX_ERROR or name not in bodies:
@@ -270,20 +277,20 @@ _Injected = tuple[InjectionResult, SourceText, ast.Module | None, list[Finding]]
 
 
 def _injected_module(
-    source: str, bodies: dict[str, str], findings: list[Finding]
+    source: str, bodies: dict[str, str], findings: list[Finding], options: InjectOptions
 ) -> _Injected | None:
     """The module with the bodies in, its text, its tree (or its ``SYN001``).
 
     The preview has the statements and lines inject would write, for a fraction of the
     cost; what it does not handle, or a module that does not parse, takes the real inject.
     """
-    preview = preview_bodies(source, bodies) if bodies else None
+    preview = preview_bodies(source, bodies, options) if bodies else None
     if preview is not None:
         text = SourceText(preview.source)
         tree, module_findings = syntax.parse_module(text)
         if tree is not None:
             return preview, text, tree, module_findings
-    injected = _inject(source, bodies, findings)
+    injected = _inject(source, bodies, findings, options)
     if injected is None:
         return None
     text = SourceText(injected.source)
@@ -321,7 +328,7 @@ def validate_bodies(
             parsable[qualified_name] = code
         else:
             findings.append(problem)
-    module = _injected_module(source, parsable, findings)
+    module = _injected_module(source, parsable, findings, options.inject_options())
     if module is None:
         return _finish(findings, options)
     injected, text, tree, module_findings = module

@@ -11,7 +11,6 @@ from pipeline.stages.generate.prompts import (
     RULES,
     HouseRules,
     PromptRule,
-    split_import_path,
     system_prompt,
 )
 from pipeline.stages.validate import ValidateOptions, validate_bodies
@@ -81,21 +80,6 @@ def test_only_errors_are_called_rejected() -> None:
     text = system_prompt(HouseRules())
     assert text.count("rejected") == 2  # the heading, and "not rejected" for preferences
     assert "the code is not rejected for them" in text
-
-
-@pytest.mark.parametrize(
-    ("path", "expected"),
-    [
-        ("ModelOnexError", (None, "ModelOnexError")),
-        ("omnibase.errors:ModelOnexError", ("omnibase.errors", "ModelOnexError")),
-        (" pkg.log : emit ", ("pkg.log", "emit")),
-        (":Name", (None, "Name")),
-    ],
-)
-def test_an_import_path_splits_into_module_and_name(
-    path: str, expected: tuple[str | None, str]
-) -> None:
-    assert split_import_path(path) == expected
 
 
 def test_the_prompt_shows_the_bare_name_and_that_the_import_is_automatic() -> None:

@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import typer
+from pytest import MonkeyPatch
 from typer.testing import CliRunner
 
 from pipeline.cli.inject_cmd import inject_command
+from pipeline.settings import get_settings
 
 app = typer.Typer()
 app.command("inject")(inject_command)
@@ -57,3 +59,16 @@ def test_bad_bodies_file(tmp_path: Path) -> None:
     missing = runner.invoke(app, ["inject", str(module), "--bodies", str(tmp_path / "no.json")])
     assert missing.exit_code == 2
     assert "cannot read" in missing.stderr
+
+
+def test_takes_the_settings_of_the_worker(tmp_path: Path, monkeypatch: MonkeyPatch) -> None:
+    module, bodies = _files(tmp_path, {"A.f": "raise Failure('no')\n"})
+    monkeypatch.setenv("CODEGEN_ERROR_CLASS", "acme.errors:Failure")
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["inject", str(module), "--bodies", str(bodies)])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("from acme.errors import Failure\n")
+    assert "added from acme.errors import Failure" in result.stderr

@@ -7,7 +7,7 @@ from textwrap import dedent
 import pytest
 
 from pipeline.errors import StageError
-from pipeline.stages.inject import InjectError, inject_bodies
+from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies
 
 SOURCE = dedent(
     """\
@@ -25,9 +25,11 @@ SOURCE = dedent(
 )
 
 
-def _error(source: str, bodies: dict[str, str]) -> InjectError:
+def _error(
+    source: str, bodies: dict[str, str], options: InjectOptions | None = None
+) -> InjectError:
     with pytest.raises(InjectError) as caught:
-        inject_bodies(source, bodies)
+        inject_bodies(source, bodies, options)
     return caught.value
 
 
@@ -81,7 +83,10 @@ def test_body_syntax_error_line_of_indented_code() -> None:
 
 def test_body_with_nothing_to_inject() -> None:
     assert _error(SOURCE, {"helper": "# nothing here\n\n"}).code == "BODY_SYNTAX_ERROR"
-    assert _error(SOURCE, {"helper": "import os\n"}).code == "BODY_SYNTAX_ERROR"
+    hoisting = InjectOptions(hoist_imports="stdlib")
+    assert _error(SOURCE, {"helper": "import os\n"}, hoisting).code == "BODY_SYNTAX_ERROR"
+    # By default the import stays in the body: a body of its own.
+    assert "    import os\n" in inject_bodies(SOURCE, {"helper": "import os\n"}).source
 
 
 def test_source_syntax_error() -> None:

@@ -1,10 +1,13 @@
-"""Imports the generated code starts with go to the module's imports, once."""
+"""With ``hoist_imports="stdlib"``, the standard-library imports the generated code starts with
+go to the module's imports, once (by default they stay in the body: test_inject_semantics)."""
 
 from __future__ import annotations
 
 from textwrap import dedent
 
-from pipeline.stages.inject import inject_bodies
+from pipeline.stages.inject import InjectOptions, inject_bodies
+
+HOIST = InjectOptions(hoist_imports="stdlib")
 
 
 def test_imports_are_added_once_after_the_last_import() -> None:
@@ -48,7 +51,7 @@ def test_imports_are_added_once_after_the_last_import() -> None:
             "'b'", '"b"'
         ),
     }
-    result = inject_bodies(dedent(before), bodies)
+    result = inject_bodies(dedent(before), bodies, HOIST)
     assert result.source == dedent(after)
     assert result.added_imports == ["import re", "from typing import cast"]
 
@@ -70,7 +73,7 @@ def test_imports_go_after_the_docstring_when_there_are_none() -> None:
         def f():
             return json.dumps(1)
     '''
-    result = inject_bodies(dedent(before), {"f": "import json\nreturn json.dumps(1)\n"})
+    result = inject_bodies(dedent(before), {"f": "import json\nreturn json.dumps(1)\n"}, HOIST)
     assert result.source == dedent(after)
 
 
@@ -115,7 +118,8 @@ def test_an_import_that_would_shadow_a_module_name_stays_local() -> None:
             from ast import parse
             return parse(text)
     """
-    result = inject_bodies(dedent(before), {"f": "from ast import parse\nreturn parse(text)"})
+    body = "from ast import parse\nreturn parse(text)"
+    result = inject_bodies(dedent(before), {"f": body}, HOIST)
     assert result.source == dedent(after)
     assert result.added_imports == []
 
@@ -127,7 +131,7 @@ def test_an_import_the_function_already_had_stays_local() -> None:
             return heavy_module.run()
     """
     body = "import heavy_module  # deferred: costly to import\nreturn heavy_module.run(1)\n"
-    result = inject_bodies(dedent(before), {"f": body})
+    result = inject_bodies(dedent(before), {"f": body}, HOIST)
     assert result.source == dedent(before).replace("run()", "run(1)")
     assert result.added_imports == []
 
@@ -146,4 +150,4 @@ def test_comments_before_a_moved_import_stay_in_the_body() -> None:
             return math.pi
     """
     body = "# Use the standard library.\nimport math\nreturn math.pi\n"
-    assert inject_bodies(dedent(before), {"f": body}).source == dedent(after)
+    assert inject_bodies(dedent(before), {"f": body}, HOIST).source == dedent(after)

@@ -8,7 +8,7 @@ import libcst as cst
 import libcst.matchers as m
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from pipeline.stages.inject import inject_bodies
+from pipeline.stages.inject import InjectOptions, inject_bodies
 
 BEFORE = dedent(
     '''\
@@ -40,7 +40,7 @@ def test_body_lines_point_at_the_new_statements() -> None:
         "A.g": "return os.sep",
         "h": "def h():\n    x = 1\n    return x\n",
     }
-    result = inject_bodies(BEFORE, bodies)
+    result = inject_bodies(BEFORE, bodies, InjectOptions(hoist_imports="stdlib"))
     lines = result.source.splitlines()
     first, last = result.body_lines["A.f"]
     assert lines[first - 1].strip() == "# Match."

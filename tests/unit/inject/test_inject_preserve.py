@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textwrap import dedent
 
-from pipeline.stages.inject import inject_bodies
+from pipeline.stages.inject import InjectOptions, inject_bodies
 
 
 def _inject(before: str, bodies: dict[str, str]) -> str:
@@ -167,7 +167,7 @@ def test_crlf() -> None:
         'import os\r\n\r\n\r\nclass A:\r\n    def f(self):\r\n        """Doc."""\r\n'
         "        if self:\r\n            return os.sep\r\n        return ''\r\n\r\nx = 1\r\n"
     )
-    result = inject_bodies(before, {"A.f": body})
+    result = inject_bodies(before, {"A.f": body}, InjectOptions(hoist_imports="stdlib"))
     assert result.source == after
     assert result.added_imports == ["import os"]
 
@@ -242,7 +242,8 @@ def test_whole_async_def_with_imports() -> None:
             await asyncio.sleep(0)
             return json.loads(url)
     """
-    result = inject_bodies(dedent(before), {"fetch": dedent(generated)})
+    hoist = InjectOptions(hoist_imports="stdlib")
+    result = inject_bodies(dedent(before), {"fetch": dedent(generated)}, hoist)
     assert result.source == dedent(after)
     assert result.added_imports == ["import json", "from typing import Any"]
 

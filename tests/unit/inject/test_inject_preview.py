@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bench.corpus import StubbedModule, build_corpus
-from pipeline.stages.inject import InjectError, inject_bodies
+from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies
 from pipeline.stages.inject.preview import preview_bodies
 from pipeline.stages.validate import validate_bodies
 from pipeline.stages.validate import validator as validator_module
@@ -100,7 +100,30 @@ def test_lines_inside_strings_keep_their_text() -> None:
     ids=["leading-import", "whole-def", "repeated-docstring", "trailing-comment", "tab", "crlf"],
 )
 def test_what_needs_inject_s_own_rules_is_left_to_it(bodies: dict[str, str]) -> None:
-    assert preview_bodies(MODULE, bodies) is None
+    assert preview_bodies(MODULE, bodies, InjectOptions(hoist_imports="stdlib")) is None
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "from __future__ import annotations\nreturn key\n",
+        "import json\ndef load(self, key):\n    return json.dumps(key)\n",
+        "raise ModelOnexError(key)\n",
+    ],
+    ids=["future-import", "import-and-whole-def", "a-configured-name-to-import"],
+)
+def test_what_inject_changes_by_default_is_left_to_it(body: str) -> None:
+    options = InjectOptions(error_class="acme.errors:ModelOnexError")
+    assert preview_bodies(MODULE, {"Store.load": body}, options) is None
+
+
+def test_imports_that_stay_in_the_body_are_previewed_as_inject_writes_them() -> None:
+    bodies = {"Store.load": "import json\n\nreturn json.dumps(key)\n"}
+    preview = preview_bodies(MODULE, bodies)
+    assert preview is not None
+    injected = inject_bodies(MODULE, bodies)
+    assert preview.source == injected.source
+    assert preview.body_lines == injected.body_lines
 
 
 def test_a_body_on_the_def_line_is_left_to_inject() -> None:
@@ -140,7 +163,9 @@ def test_validation_reports_the_same_with_or_without_the_preview(
 ) -> None:
     sample = corpus[:12]
     with_preview = [validate_bodies(m.source, m.bodies) for m in sample]
-    monkeypatch.setattr(validator_module, "preview_bodies", lambda source, bodies: None)
+    monkeypatch.setattr(
+        validator_module, "preview_bodies", lambda source, bodies, options=None: None
+    )
     without = [validate_bodies(m.source, m.bodies) for m in sample]
     assert with_preview == without
 

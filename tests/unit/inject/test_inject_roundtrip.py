@@ -33,6 +33,8 @@ _LOSSY = (
     | m.EmptyLine(indent=False, comment=m.Comment())
     | m.EmptyLine(comment=None, indent=True)
     | m.EmptyLine(comment=None, whitespace=m.SimpleWhitespace(value=m.MatchIfTrue(bool)))
+    # A line continued after a backslash keeps its column in the file: not dedented code.
+    | m.SimpleWhitespace(value=m.MatchIfTrue(lambda value: "\\" in value))
 )
 
 

@@ -14,7 +14,7 @@ from textwrap import dedent
 
 import pytest
 
-from pipeline.stages.inject import InjectError, inject_bodies, inject_whole_module
+from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies, inject_whole_module
 from pipeline.stages.inject.locate import AstDefIndex
 from pipeline.stages.inject.splice import inject_spliced
 
@@ -26,22 +26,30 @@ BODIES = (
     "from __future__ import annotations\nimport re, sys\n# why\nif sys:\n    return re\n# end\n",
     "    x = 1  # one\n    for i in range(3):\n      x += i\n    return x\n",
     "def {name}(self, *args):\n    '''Doc.'''\n    import string\n    return string.digits\n",
+    "if not self:\n    raise Error(\n        'empty'\n    ) from \\\n        None\nreturn 1\n",
 )
 
 
-def _outcome(function: object, source: str, bodies: dict[str, str]) -> object:
+# Imports stay in the bodies, or standard-library ones move to the module: both paths agree.
+OPTIONS = (InjectOptions(), InjectOptions(hoist_imports="stdlib", error_class="errs:Error"))
+
+
+def _outcome(
+    function: object, source: str, bodies: dict[str, str], options: InjectOptions
+) -> object:
     assert callable(function)
     try:
-        result = function(source, bodies)
+        result = function(source, bodies, options)
     except InjectError as error:
         return (error.code, error.message)
     return None if result is None else result.model_dump()
 
 
 def _same(source: str, bodies: dict[str, str]) -> None:
-    spliced = _outcome(inject_spliced, source, bodies)
-    assert spliced is not None, "the splice path gave up"
-    assert spliced == _outcome(inject_whole_module, source, bodies)
+    for options in OPTIONS:
+        spliced = _outcome(inject_spliced, source, bodies, options)
+        assert spliced is not None, "the splice path gave up"
+        assert spliced == _outcome(inject_whole_module, source, bodies, options)
 
 
 MODULES = {
@@ -210,6 +218,7 @@ def test_stdlib_sample(path: Path) -> None:
     for template in BODIES:
         chosen = rng.sample(names, min(len(names), 4))
         bodies = {name: template.replace("{name}", name.rsplit(".", 1)[-1]) for name in chosen}
-        expected = _outcome(inject_whole_module, source, bodies)
-        spliced = _outcome(inject_spliced, source, bodies)
-        assert spliced is None or spliced == expected
+        for options in OPTIONS:
+            expected = _outcome(inject_whole_module, source, bodies, options)
+            spliced = _outcome(inject_spliced, source, bodies, options)
+            assert spliced is None or spliced == expected

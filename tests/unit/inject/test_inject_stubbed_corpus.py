@@ -1,0 +1,46 @@
+"""Real modules, stubbed the way a user stubs them and filled with their own bodies through the
+extract and inject stages, come back byte for byte, and extract no stub (``bench.roundtrip``,
+which ``python -m bench roundtrip`` runs and reports)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.roundtrip import Case, Outcome, cases, run_case, summary
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Case]:
+    return list(cases())
+
+
+@pytest.fixture(scope="module")
+def outcomes(corpus: list[Case]) -> list[Outcome]:
+    return [run_case(case) for case in corpus]
+
+
+def test_the_corpus_is_real(corpus: list[Case]) -> None:
+    stdlib = [case for case in corpus if case.label.startswith("stdlib/")]
+    assert len(stdlib) >= 24
+    assert len(corpus) - len(stdlib) >= 36  # the installed third-party packages
+    assert sum(len(case.bodies) for case in corpus) >= 2_000
+    # Every stub form is there, and properties with setters.
+    stubbed = "".join(case.stubbed for case in corpus)
+    assert '"""\n        # IMPLEMENTATION REQUIRED\n\n' in stubbed
+    assert "# IMPLEMENTATION REQUIRED\n        raise NotImplementedError\n" in stubbed
+    assert ".setter\n" in stubbed
+
+
+def test_stubbed_modules_filled_with_their_bodies_come_back_byte_identical(
+    outcomes: list[Outcome],
+) -> None:
+    result = summary(outcomes)
+    part = result["all"]
+    assert isinstance(part, dict)
+    share = part["share"]
+    assert isinstance(share, float)
+    assert share >= 0.99, result["failures"]
+
+
+def test_a_filled_module_extracts_none_of_its_stubs(outcomes: list[Outcome]) -> None:
+    assert [o.label for o in outcomes if o.stubs_left] == []
