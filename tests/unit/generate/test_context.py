@@ -231,9 +231,29 @@ def test_a_class_shown_in_the_context_is_not_repeated_for_its_methods() -> None:
     stub = extraction.stubs[0]
     shown = build_module_context(LEXER, extraction, budget=100_000)
     _system, user = build_messages(stub, shown, HouseRules())
+    assert "The class in outline" not in user.content
     assert "The other methods of the class" not in user.content
-    hidden = build_module_context(LEXER, extraction, budget=300)
-    _system, user = build_messages(stub, hidden, HouseRules())
+
+
+def test_a_class_that_does_not_fit_gets_its_own_outline_in_its_stubs_part() -> None:
+    extraction = _extraction()
+    stub = extraction.stubs[0]
+    context = build_module_context(LEXER, extraction, budget=400)
+    assert "Lexer" not in context.shown_classes
+    own = context.class_outline("Lexer")
+    assert own is not None and len(own) <= 200
+    assert own.startswith("class Lexer(Reader):")
+    assert "    def __init__(self, text: str, posix: bool=False) -> None:" in own
+    _system, user = build_messages(stub, context, HouseRules())
+    shared, _, own_part = user.content.partition("Write the body of")
+    assert "self.state = ' '" in own_part and "self.state" not in shared
+    assert context.class_outline("Reader") is None  # no stub of its own
+
+
+def test_without_an_outline_the_class_gets_its_sibling_signatures() -> None:
+    extraction = _extraction()
+    stub = extraction.stubs[0]
+    _system, user = build_messages(stub, extraction.imports, HouseRules())
     assert "The other methods of the class" in user.content
     assert "def reset(self) -> None:" in user.content
 
