@@ -370,3 +370,21 @@ async def test_a_strict_request_is_told_that_preferences_are_enforced(
     await gen.aclose()
     [request] = server.requests
     assert "strict mode: the code is rejected when it breaks one" in request.system_prompt
+
+
+async def test_a_large_module_gets_its_context_too(llm_server: LLMServerFactory) -> None:
+    from pipeline.stages.generate.context import CONTEXT_INLINE_LIMIT_CHARS
+
+    padding = "# a long comment line to make the module large\n" * (
+        CONTEXT_INLINE_LIMIT_CHARS // 40
+    )
+    source = SOURCE + padding
+    assert len(source) > CONTEXT_INLINE_LIMIT_CHARS  # built in a thread
+    server = await llm_server()
+    gen = generator(server)
+    await gen.generate(GenerationTask(extraction=extract_stubs(source), source=source))
+    await gen.aclose()
+    assert len(server.requests) == 3
+    for request in server.requests:
+        assert "An outline of the module" in request.user_prompt
+        assert "def slugify(text: str) -> str:" in request.user_prompt
