@@ -166,9 +166,9 @@ class _Outline:
     relevant: frozenset[str]
     lines: list[_Line] = field(default_factory=list)
     members: dict[str, list[int]] = field(default_factory=dict)
+    """Class qualified name → the indexes of its member lines."""
     headers: dict[str, int] = field(default_factory=dict)
     """Class qualified name → the index of its header line."""
-    """Class qualified name → the indexes of its member lines."""
 
     def add(self, text: str, priority: Priority, depth: int, *, header: bool = False) -> int:
         indented = "\n".join(INDENT * depth + line for line in text.split("\n"))
