@@ -14,7 +14,8 @@ reuse it. Two views:
 An outline over the budget loses its least useful lines first, in a fixed order: docstring lines
 of the classes that hold no stub (nor are a base of one), then their members, then the other
 docstring lines, then the members of the classes with stubs, then module-level names, the
-imports last; within one kind, from the end of the module up.
+imports last; within one kind, from the end of the module up. A class with stubs that does not
+fit whole gets an outline of its own, which goes in the part of the prompt of its stubs.
 """
 
 from __future__ import annotations
@@ -65,6 +66,11 @@ class ModuleContext:
     shown_classes: frozenset[str] = frozenset()
     """Classes whose members (methods, fields, attributes) are all in ``code``."""
     dropped_lines: int = 0
+    class_outlines: tuple[tuple[str, str], ...] = ()
+    """For a class with stubs not in ``shown_classes``: its own outline, for its stubs' part."""
+
+    def class_outline(self, qualified_name: str) -> str | None:
+        return dict(self.class_outlines).get(qualified_name)
 
 
 def context_from_imports(imports: Sequence[str]) -> ModuleContext:
@@ -112,7 +118,7 @@ def _build(
             return ModuleContext(code=module, view="module", shown_classes=classes)
     outline = _Outline(_relevant_classes(tree, classes))
     outline.module(tree)
-    return outline.fitted(budget)
+    return outline.fitted(budget, classes)
 
 
 _cached_build = lru_cache(maxsize=CACHED_MODULES)(_build)
@@ -161,6 +167,8 @@ class _Outline:
     lines: list[_Line] = field(default_factory=list)
     members: dict[str, list[int]] = field(default_factory=dict)
     """Class qualified name → the indexes of its member lines."""
+    headers: dict[str, int] = field(default_factory=dict)
+    """Class qualified name → the index of its header line."""
 
     def add(self, text: str, priority: Priority, depth: int, *, header: bool = False) -> int:
         indented = "\n".join(INDENT * depth + line for line in text.split("\n"))
@@ -199,7 +207,8 @@ class _Outline:
         self.members.setdefault(qualified, [])
         header = _decorated(node, f"class {node.name}{_bases(node)}:")
         priority = Priority.NAME if owner is None else self._member_priority(owner)
-        self._member(owner, self.add(header, priority, depth, header=True))
+        self.headers[qualified] = self.add(header, priority, depth, header=True)
+        self._member(owner, self.headers[qualified])
         docstring = ast.get_docstring(node)
         if docstring:
             self.add(_doc_line(docstring), self._doc_priority(qualified), depth + 1)
@@ -247,8 +256,12 @@ class _Outline:
     def _doc_priority(self, owner: str) -> Priority:
         return Priority.DOC if owner in self.relevant else Priority.OTHER_DOC
 
-    def fitted(self, budget: int) -> ModuleContext:
-        """The outline, its least useful lines dropped until it fits ``budget``."""
+    def fitted(self, budget: int, with_stubs: frozenset[str] = frozenset()) -> ModuleContext:
+        """The outline, its least useful lines dropped until it fits ``budget``.
+
+        A class of ``with_stubs`` that does not fit whole gets an outline of its own, for the
+        prompts of its stubs (at most half the budget).
+        """
         kept = [True] * len(self.lines)
         size = sum(len(line.text) + 1 for line in self.lines)
         order = sorted(range(len(self.lines)), key=lambda i: (self.lines[i].priority, -i))
@@ -266,7 +279,32 @@ class _Outline:
         shown = frozenset(
             name for name, indexes in self.members.items() if all(kept[i] for i in indexes)
         )
-        return ModuleContext(code=code, view="outline", shown_classes=shown, dropped_lines=dropped)
+        own = tuple(
+            (name, self._class_outline(name).fitted(budget // 2).code)
+            for name in sorted(with_stubs - shown)
+            if name in self.headers
+        )
+        return ModuleContext(
+            code=code,
+            view="outline",
+            shown_classes=shown,
+            dropped_lines=dropped,
+            class_outlines=own,
+        )
+
+    def _class_outline(self, name: str) -> _Outline:
+        """The lines of one class, as an outline of their own (indented from 0)."""
+        start = self.headers[name]
+        depth = self.lines[start].depth
+        end = start + 1
+        while end < len(self.lines) and self.lines[end].depth > depth:
+            end += 1
+        cut = len(INDENT) * depth
+        outline = _Outline(self.relevant)
+        for line in self.lines[start:end]:
+            text = "\n".join(part[cut:] for part in line.text.split("\n"))
+            outline.lines.append(_Line(text, line.priority, line.depth - depth, line.header))
+        return outline
 
     def _render(self, kept: list[bool]) -> str:
         out: list[str] = []

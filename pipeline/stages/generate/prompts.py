@@ -161,6 +161,12 @@ CLASS_DOCSTRING = """Class docstring:
 \"\"\"
 """
 
+CLASS_OUTLINE = """The class in outline (the module's outline above could not hold all of it):
+```python
+{code}
+```
+"""
+
 SIBLINGS = """The other methods of the class:
 ```python
 {signatures}
@@ -340,7 +346,10 @@ def _class_section(stub: Stub, context: ModuleContext) -> str:
         return ""
     bases = f"({', '.join(class_context.bases)})" if class_context.bases else ""
     docstring = siblings = ""
-    if class_context.qualified_name not in context.shown_classes:
+    own_outline = context.class_outline(class_context.qualified_name)
+    if own_outline is not None:
+        siblings = CLASS_OUTLINE.format(code=own_outline)
+    elif class_context.qualified_name not in context.shown_classes:
         if class_context.docstring and class_context.docstring.strip():
             docstring = CLASS_DOCSTRING.format(docstring=class_context.docstring.strip())
         if class_context.sibling_signatures:

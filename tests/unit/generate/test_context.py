@@ -231,9 +231,29 @@ def test_a_class_shown_in_the_context_is_not_repeated_for_its_methods() -> None:
     stub = extraction.stubs[0]
     shown = build_module_context(LEXER, extraction, budget=100_000)
     _system, user = build_messages(stub, shown, HouseRules())
+    assert "The class in outline" not in user.content
     assert "The other methods of the class" not in user.content
-    hidden = build_module_context(LEXER, extraction, budget=300)
-    _system, user = build_messages(stub, hidden, HouseRules())
+
+
+def test_a_class_that_does_not_fit_gets_its_own_outline_in_its_stubs_part() -> None:
+    extraction = _extraction()
+    stub = extraction.stubs[0]
+    context = build_module_context(LEXER, extraction, budget=400)
+    assert "Lexer" not in context.shown_classes
+    own = context.class_outline("Lexer")
+    assert own is not None and len(own) <= 200
+    assert own.startswith("class Lexer(Reader):")
+    assert "    def __init__(self, text: str, posix: bool=False) -> None:" in own
+    _system, user = build_messages(stub, context, HouseRules())
+    shared, _, own_part = user.content.partition("Write the body of")
+    assert "self.state = ' '" in own_part and "self.state" not in shared
+    assert context.class_outline("Reader") is None  # no stub of its own
+
+
+def test_without_an_outline_the_class_gets_its_sibling_signatures() -> None:
+    extraction = _extraction()
+    stub = extraction.stubs[0]
+    _system, user = build_messages(stub, extraction.imports, HouseRules())
     assert "The other methods of the class" in user.content
     assert "def reset(self) -> None:" in user.content
 
@@ -350,3 +370,21 @@ async def test_a_strict_request_is_told_that_preferences_are_enforced(
     await gen.aclose()
     [request] = server.requests
     assert "strict mode: the code is rejected when it breaks one" in request.system_prompt
+
+
+async def test_a_large_module_gets_its_context_too(llm_server: LLMServerFactory) -> None:
+    from pipeline.stages.generate.context import CONTEXT_INLINE_LIMIT_CHARS
+
+    padding = "# a long comment line to make the module large\n" * (
+        CONTEXT_INLINE_LIMIT_CHARS // 40
+    )
+    source = SOURCE + padding
+    assert len(source) > CONTEXT_INLINE_LIMIT_CHARS  # built in a thread
+    server = await llm_server()
+    gen = generator(server)
+    await gen.generate(GenerationTask(extraction=extract_stubs(source), source=source))
+    await gen.aclose()
+    assert len(server.requests) == 3
+    for request in server.requests:
+        assert "An outline of the module" in request.user_prompt
+        assert "def slugify(text: str) -> str:" in request.user_prompt
