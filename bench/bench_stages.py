@@ -5,13 +5,14 @@
 The corpus (see :mod:`bench.corpus`) is standard library modules of about 500 lines with ten
 function bodies turned into stubs; the original bodies stand in for the generated code. Per
 module and repetition, each stage runs once and is timed in wall time (``time.perf_counter``)
-and CPU time of this process (``time.process_time``; for validate, the CPU of the ruff
-subprocess is reported on its own). A module's figure is the median of its repetitions; the
+and CPU time of this process (``time.process_time``; for validate, the CPU of the ruff and
+ty subprocesses is reported on its own). A module's figure is the median of its repetitions; the
 table gives the median and the 95th percentile of those over the modules, per file and per
 stub (a file's figure divided by its number of stubs).
 
 - ``extract``: ``extract_stubs`` on the stubbed module;
-- ``validate``: ``validate_bodies`` with every rule (it injects the bodies itself);
+- ``validate``: ``validate_bodies`` with every rule but ``types`` (it injects the bodies itself);
+- ``validate+types``: ``validate_bodies`` with every rule, ``types`` (ty) included;
 - ``inject``: ``inject_bodies`` of the ten bodies;
 - ``store``: ``ArtifactStore.write`` of the injected module into a temporary directory (a new
   path each time: temp file, fsync, rename, directory fsync, ledger entry).
@@ -51,12 +52,25 @@ from bench.report import print_table, render_markdown
 from pipeline.stages.extract import ExtractOptions, extract_stubs
 from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
-from pipeline.stages.validate import ValidateOptions, validate_bodies
+from pipeline.stages.validate import Rule, ValidateOptions, validate_bodies
+from pipeline.stages.validate.options import CONCRETE_RULES
 
-STAGES = ("extract", "validate", "inject", "store")
-TARGETS_MS = {"extract": 10.0, "validate": 30.0, "inject": 50.0, "store": 5.0}
+STAGES = ("extract", "validate", "validate+types", "inject", "store")
+TARGETS_MS = {
+    "extract": 10.0,
+    "validate": 30.0,
+    "validate+types": 60.0,
+    "inject": 50.0,
+    "store": 5.0,
+}
 """Per module of about 500 lines with ten stubs."""
-OLD_BUDGETS_MS = {"extract": 100.0, "validate": 500.0, "inject": 200.0, "store": 1000.0}
+OLD_BUDGETS_MS = {
+    "extract": 100.0,
+    "validate": 500.0,
+    "validate+types": 500.0,
+    "inject": 200.0,
+    "store": 1000.0,
+}
 """The budgets of the system this one replaces, per file."""
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "stages.json"
@@ -94,12 +108,14 @@ def _run_module(
     tag: str,
     samples: dict[str, _Samples] | None,
     extract_options: ExtractOptions,
-    validate_options: ValidateOptions,
+    validate_options: tuple[ValidateOptions, ValidateOptions],
 ) -> None:
     """Run every stage once on ``module``; record the timings in ``samples`` if given."""
+    untyped, typed = validate_options
     calls: dict[str, Callable[[], Any]] = {
         "extract": lambda: extract_stubs(module.source, extract_options, path=module.relative_path),
-        "validate": lambda: validate_bodies(module.source, module.bodies, validate_options),
+        "validate": lambda: validate_bodies(module.source, module.bodies, untyped),
+        "validate+types": lambda: validate_bodies(module.source, module.bodies, typed),
         "inject": lambda: inject_bodies(module.source, module.bodies),
     }
     results: dict[str, Any] = {}
@@ -158,7 +174,7 @@ def _stage_result(stage: str, samples: _Samples, stubs: list[int]) -> dict[str, 
 
 def _environment() -> dict[str, Any]:
     versions: dict[str, str] = {}
-    for package in ("libcst", "bandit", "ruff", "pydantic"):
+    for package in ("libcst", "bandit", "ruff", "ty", "pydantic"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -181,7 +197,8 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
     if not corpus:
         raise RuntimeError("no usable module found in the standard library")
     extract_options = ExtractOptions()
-    validate_options = ValidateOptions()
+    untyped = ValidateOptions(rules=set(CONCRETE_RULES - {Rule.TYPES}))
+    validate_options = (untyped, ValidateOptions())
     samples = {stage: _Samples() for stage in STAGES}
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as root:
         store = ArtifactStore(Path(root))

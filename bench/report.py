@@ -55,6 +55,18 @@ def _caption(results: dict[str, Any]) -> str:
     )
 
 
+def _subprocess_notes(results: dict[str, Any]) -> list[str]:
+    """What the CPU column leaves out: the checkers' own processes (ruff, ty)."""
+    notes = []
+    for name, stage in results["stages"].items():
+        if "subprocess_cpu_ms" in stage:
+            notes.append(
+                f"{name}: its subprocesses (ruff, ty) add "
+                f"{_ms(stage['subprocess_cpu_ms']['median'])} CPU (median), not in the CPU column."
+            )
+    return notes
+
+
 def print_table(results: dict[str, Any], console: Console | None = None) -> None:
     table = Table(title="Stage latency per file", caption=_caption(results))
     for number, column in enumerate(_COLUMNS):
@@ -63,12 +75,8 @@ def print_table(results: dict[str, Any], console: Console | None = None) -> None
         style = {"yes": "green", "no": "red"}.get(row[-1], "yellow")
         table.add_row(*row[:-1], f"[{style}]{row[-1]}[/{style}]")
     (console or Console()).print(table)
-    validate = results["stages"].get("validate", {})
-    if "subprocess_cpu_ms" in validate:
-        (console or Console()).print(
-            "validate: the ruff subprocess adds "
-            f"{_ms(validate['subprocess_cpu_ms']['median'])} CPU (median), not in the CPU column"
-        )
+    for line in _subprocess_notes(results):
+        (console or Console()).print(line)
 
 
 def render_markdown(results: dict[str, Any]) -> str:
@@ -79,10 +87,5 @@ def render_markdown(results: dict[str, Any]) -> str:
     ]
     lines += ["| " + " | ".join(row) + " |" for row in rows(results)]
     lines += ["", _caption(results)]
-    validate = results["stages"].get("validate", {})
-    if "subprocess_cpu_ms" in validate:
-        lines.append(
-            "Validate's CPU column leaves out its ruff subprocess: "
-            f"{_ms(validate['subprocess_cpu_ms']['median'])} more (median)."
-        )
+    lines += _subprocess_notes(results)
     return "\n".join(lines) + "\n"

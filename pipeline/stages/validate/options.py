@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,10 +16,26 @@ class Rule(StrEnum):
     SECURITY = "security"
     IMPORTS = "imports"
     HOUSE_RULES = "house_rules"
+    TYPES = "types"
     ALL = "all"
 
 
 CONCRETE_RULES: frozenset[Rule] = frozenset(Rule) - {Rule.ALL}
+
+DEFAULT_TYPES_WARNING_RULES: frozenset[str] = frozenset(
+    {
+        "invalid-argument-type",
+        "invalid-assignment",
+        "missing-union-attribute",
+        "no-matching-overload",
+        "not-callable",
+        "not-iterable",
+        "not-subscriptable",
+        "unsupported-operator",
+    }
+)
+"""ty rules reported as warnings: on code without annotations they mostly flag what works
+(an attribute that starts as ``None``, a value typeshed declares narrower than it is)."""
 
 
 class ValidateOptions(BaseModel):
@@ -26,6 +43,9 @@ class ValidateOptions(BaseModel):
 
     ``strict`` turns every warning into an error. ``error_class`` and
     ``log_function`` configure the house rules (defaults match the settings).
+    ``types_python`` is the environment the ``types`` rule resolves third-party imports in
+    (an interpreter or a virtual environment); ``types_warning_rules`` are the ty rules it
+    reports as warnings.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -34,6 +54,8 @@ class ValidateOptions(BaseModel):
     strict: bool = False
     error_class: str = "ModelOnexError"
     log_function: str = "emit_log_event"
+    types_python: str = Field(default_factory=lambda: sys.executable)
+    types_warning_rules: frozenset[str] = DEFAULT_TYPES_WARNING_RULES
 
     def selected(self) -> frozenset[Rule]:
         """The concrete rules to run (``all`` expanded)."""
