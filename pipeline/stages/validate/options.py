@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
 
 
 class Rule(StrEnum):
@@ -56,6 +60,24 @@ class ValidateOptions(BaseModel):
     log_function: str = "emit_log_event"
     types_python: str = Field(default_factory=lambda: sys.executable)
     types_warning_rules: frozenset[str] = DEFAULT_TYPES_WARNING_RULES
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, rules: set[Rule] | None = None, strict: bool = False
+    ) -> ValidateOptions:
+        """The options the settings configure, for ``rules`` (default: all)."""
+        configured: dict[str, object] = {}
+        if settings.types_python:
+            configured["types_python"] = settings.types_python
+        if settings.types_warning_rules is not None:
+            configured["types_warning_rules"] = frozenset(settings.types_warning_rules)
+        return cls(
+            rules=rules or {Rule.ALL},
+            strict=strict,
+            error_class=settings.error_class,
+            log_function=settings.log_function,
+            **configured,
+        )
 
     def selected(self) -> frozenset[Rule]:
         """The concrete rules to run (``all`` expanded)."""

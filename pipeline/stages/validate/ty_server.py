@@ -32,7 +32,6 @@ from pipeline.stages.validate.errors import TypeCheckFailed
 
 MODULE_NAME = "module.py"
 """The in-memory document's name (the module's own could shadow a standard module)."""
-START_TIMEOUT_SECONDS = 30.0
 
 _Message = dict[str, Any]
 
@@ -138,7 +137,6 @@ class TyServer:
                 "workspaceFolders": [{"uri": workspace, "name": "codegen"}],
                 "capabilities": {"general": {"positionEncodings": ["utf-32"]}},
             },
-            timeout=START_TIMEOUT_SECONDS,
         )
         self._notify("initialized", {})
 
