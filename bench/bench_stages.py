@@ -12,7 +12,9 @@ stub (a file's figure divided by its number of stubs).
 
 - ``extract``: ``extract_stubs`` on the stubbed module;
 - ``validate``: ``validate_bodies`` with every rule but ``types`` (it injects the bodies itself);
-- ``validate+types``: ``validate_bodies`` with every rule, ``types`` (ty) included;
+- ``validate+types``: ``validate_bodies`` with every rule, ``types`` (ty) included; the ty
+  language server it keeps running is not a child that finished, so its CPU is given apart,
+  as a mean per module (``/proc`` has 10 ms ticks, too coarse for one call);
 - ``inject``: ``inject_bodies`` of the ten bodies;
 - ``store``: ``ArtifactStore.write`` of the injected module into a temporary directory (a new
   path each time: temp file, fsync, rename, directory fsync, ledger entry).
@@ -54,6 +56,7 @@ from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
 from pipeline.stages.validate import Rule, ValidateOptions, validate_bodies
 from pipeline.stages.validate.options import CONCRETE_RULES
+from pipeline.stages.validate.ty_server import server_pids
 
 STAGES = ("extract", "validate", "validate+types", "inject", "store")
 TARGETS_MS = {
@@ -88,6 +91,21 @@ class _Samples:
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _ty_server_cpu() -> float:
+    """CPU seconds of the ty servers the types rule keeps running (Linux ``/proc``; else 0).
+
+    They are not children that finished, so ``RUSAGE_CHILDREN`` does not count them.
+    """
+    total = 0.0
+    for pid in server_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _timed(call: Callable[[], Any]) -> tuple[Any, float, float, float]:
@@ -203,6 +221,7 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as root:
         store = ArtifactStore(Path(root))
         _run_module(corpus[0], store, "warmup", None, extract_options, validate_options)
+        server_cpu = _ty_server_cpu()
         for number, module in enumerate(corpus):
             for stage_samples in samples.values():
                 stage_samples.wall.append([])
@@ -211,7 +230,12 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
             for repetition in range(repetitions):
                 tag = f"m{number}-r{repetition}"
                 _run_module(module, store, tag, samples, extract_options, validate_options)
+        server_cpu = _ty_server_cpu() - server_cpu
     stubs = [len(module.bodies) for module in corpus]
+    stages = {stage: _stage_result(stage, samples[stage], stubs) for stage in STAGES}
+    stages["validate+types"]["ty_server_cpu_ms_mean"] = (
+        server_cpu / (len(corpus) * repetitions) * 1000
+    )
     return {
         "benchmark": "stages",
         "environment": _environment(),
@@ -236,7 +260,7 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
                 for module in corpus
             ],
         },
-        "stages": {stage: _stage_result(stage, samples[stage], stubs) for stage in STAGES},
+        "stages": stages,
     }
 
 

@@ -64,6 +64,11 @@ def _subprocess_notes(results: dict[str, Any]) -> list[str]:
                 f"{name}: its subprocesses (ruff, ty) add "
                 f"{_ms(stage['subprocess_cpu_ms']['median'])} CPU (median), not in the CPU column."
             )
+        if "ty_server_cpu_ms_mean" in stage:
+            notes.append(
+                f"{name}: the ty server adds {_ms(stage['ty_server_cpu_ms_mean'])} CPU "
+                "per module (mean), not in the CPU column."
+            )
     return notes
 
 

@@ -80,6 +80,11 @@ class TyServer:
         self._next_id = 0
         self._version = 0
 
+    @property
+    def pid(self) -> int | None:
+        process = self._process
+        return process.pid if process is not None and process.poll() is None else None
+
     # -- the one public call ---------------------------------------------------------------
 
     def diagnostics(self, text: str) -> list[_Message]:
@@ -239,6 +244,13 @@ def server_for(binary: str, config: str, *, timeout: float) -> TyServer:
         if server is None:
             server = _servers[key] = TyServer(binary, config, timeout=timeout)
         return server
+
+
+def server_pids() -> list[int]:
+    """The process ids of this process's running servers (for measurements)."""
+    with _servers_lock:
+        servers = [s for key, s in _servers.items() if key[0] == os.getpid()]
+    return [pid for server in servers if (pid := server.pid) is not None]
 
 
 @atexit.register

@@ -237,3 +237,37 @@ def test_the_command_line_runs_the_rule(tmp_path: Path) -> None:
     path.write_text("def f(x: int) -> str:\n    return str(x)\n", encoding="utf-8")
     result = CliRunner().invoke(app, ["validate", str(path), "--rules", "types"])
     assert result.exit_code == 0, result.output
+
+
+async def test_a_checker_outage_is_retried_then_fails_without_using_up_attempts(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pipeline.models import ExtractionResult
+    from pipeline.models.bodies import GeneratedBody
+    from pipeline.processors.stages import ValidateProcessor
+    from pipeline.records import CodeGenerated, GenerationRequest, RequestFailed, decode, encode
+    from pipeline.workers.runner import StageRunner
+
+    calls: list[str] = []
+
+    def outage(source: object, options: object) -> list[Finding]:
+        calls.append("ty")
+        raise TypeCheckFailed("ty server exited during textDocument/diagnostic")
+
+    monkeypatch.setattr(types_rule, "check", outage)
+    request = GenerationRequest(request_id="r-ty", source=MODULE, output_path="bank.py")
+    record = CodeGenerated(
+        request_id="r-ty",
+        submitted_at=request.submitted_at,
+        request=request,
+        extraction=ExtractionResult(),
+        bodies=[GeneratedBody(qualified_name="Account.label", code="return self.owner")],
+    )
+    settings = Settings(processing_retries=2, max_attempts=3)
+    out = await StageRunner(ValidateProcessor(settings), settings).handle(
+        b"r-ty", encode(record), "generated[0]@0"
+    )
+    assert out[0].topic == "failed"  # not "repairs": the code was never judged
+    failed = decode(RequestFailed, out[0].value)
+    assert "ty server exited" in failed.message
+    assert len(calls) == 2  # retried as a transient failure
