@@ -271,3 +271,56 @@ async def test_a_checker_outage_is_retried_then_fails_without_using_up_attempts(
     failed = decode(RequestFailed, out[0].value)
     assert "ty server exited" in failed.message
     assert len(calls) == 2  # retried as a transient failure
+
+
+def test_checks_from_many_threads_get_their_own_findings() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    bodies = [{"Account.label": f"return self.missing_{n}"} for n in range(8)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        reports = list(pool.map(lambda b: validate_bodies(MODULE, b, TYPES), bodies))
+    for number, report in enumerate(reports):
+        assert [f.message for f in report.findings] == [
+            f"Object of type `Self@label` has no attribute `missing_{number}`"
+        ]
+
+
+def test_the_server_ends_when_the_process_that_started_it_is_killed(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    marker = tmp_path / "pid"
+    script = (
+        "import sys, time\n"
+        "from pipeline.stages.validate import ValidateOptions, Rule, validate_source\n"
+        "from pipeline.stages.validate.ty_server import server_pids\n"
+        "validate_source('x = 1\\n', ValidateOptions(rules={Rule.TYPES}))\n"
+        f"open({str(marker)!r}, 'w').write(str(server_pids()[0]))\n"
+        "time.sleep(60)\n"
+    )
+    child = subprocess.Popen([sys.executable, "-c", script], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists() or not marker.read_text():
+            assert child.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        server = int(marker.read_text())
+        os.kill(server, 0)  # running
+    finally:
+        os.killpg(child.pid, signal.SIGKILL)
+        child.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(server, 0)
+        except ProcessLookupError:
+            return
+        # a zombie until its parent (init) reaps it: gone once its state is Z
+        stat_file = Path(f"/proc/{server}/stat")
+        if stat_file.exists() and stat_file.read_text().rpartition(")")[2].split()[0] == "Z":
+            return
+        time.sleep(0.05)
+    os.kill(server, signal.SIGKILL)
+    raise AssertionError("the ty server outlived the process that started it")
