@@ -22,6 +22,7 @@ import json
 import os
 import queue
 import shutil
+import signal
 import subprocess  # nosec B404  # runs the ty binary only, never generated code
 import tempfile
 import threading
@@ -165,7 +166,7 @@ class TyServer:
             result = self._request("textDocument/diagnostic", {"textDocument": document})
         finally:
             if self._process is not None and self._process.poll() is None:
-                with contextlib.suppress(OSError, ValueError):
+                with contextlib.suppress(TypeCheckFailed):
                     self._notify("textDocument/didClose", {"textDocument": document})
         items = result.get("items") if isinstance(result, dict) else None
         if not isinstance(items, list):
@@ -221,7 +222,7 @@ class TyServer:
         if process is not None:
             if process.poll() is None:
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, 9)
+                    os.killpg(process.pid, signal.SIGKILL)
                 process.wait()
             for stream in (process.stdin, process.stdout):
                 if stream is not None:

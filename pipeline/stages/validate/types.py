@@ -26,6 +26,7 @@ request's generation attempts on code that may be right, nor let it be stored un
 from __future__ import annotations
 
 import json
+import os
 from concurrent.futures import Future
 from functools import cache
 from typing import Any
@@ -126,4 +127,11 @@ class TypeCheckRun:
 def start(source: SourceText, options: ValidateOptions) -> TypeCheckRun:
     """Start ty on the module; collect with :meth:`TypeCheckRun.findings`."""
     ty_binary()  # a missing ty fails here, in the caller's thread
+    if options.types_python and not os.path.exists(options.types_python):
+        # ty would fall back to another environment without a word
+        raise ValidateError(
+            f"the types rule's Python environment does not exist: {options.types_python} "
+            "(CODEGEN_TYPES_PYTHON)",
+            code="TY_PYTHON_NOT_FOUND",
+        )
     return TypeCheckRun(source, options)

@@ -324,3 +324,11 @@ def test_the_server_ends_when_the_process_that_started_it_is_killed(tmp_path: Pa
         time.sleep(0.05)
     os.kill(server, signal.SIGKILL)
     raise AssertionError("the ty server outlived the process that started it")
+
+
+def test_a_python_environment_that_does_not_exist_is_a_clear_stage_error() -> None:
+    options = ValidateOptions(rules={Rule.TYPES}, types_python="/no/such/env/bin/python")
+    with pytest.raises(ValidateError) as raised:
+        validate_source("x = 1\n", options)
+    assert raised.value.code == "TY_PYTHON_NOT_FOUND"
+    assert "CODEGEN_TYPES_PYTHON" in raised.value.message
