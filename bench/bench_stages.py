@@ -5,13 +5,16 @@
 The corpus (see :mod:`bench.corpus`) is standard library modules of about 500 lines with ten
 function bodies turned into stubs; the original bodies stand in for the generated code. Per
 module and repetition, each stage runs once and is timed in wall time (``time.perf_counter``)
-and CPU time of this process (``time.process_time``; for validate, the CPU of the ruff
-subprocess is reported on its own). A module's figure is the median of its repetitions; the
+and CPU time of this process (``time.process_time``; for validate, the CPU of the ruff and
+ty subprocesses is reported on its own). A module's figure is the median of its repetitions; the
 table gives the median and the 95th percentile of those over the modules, per file and per
 stub (a file's figure divided by its number of stubs).
 
 - ``extract``: ``extract_stubs`` on the stubbed module;
-- ``validate``: ``validate_bodies`` with every rule (it injects the bodies itself);
+- ``validate``: ``validate_bodies`` with every rule but ``types`` (it injects the bodies itself);
+- ``validate+types``: ``validate_bodies`` with every rule, ``types`` (ty) included; the ty
+  language server it keeps running is not a child that finished, so its CPU is given apart,
+  as a mean per module (``/proc`` has 10 ms ticks, too coarse for one call);
 - ``inject``: ``inject_bodies`` of the ten bodies;
 - ``store``: ``ArtifactStore.write`` of the injected module into a temporary directory (a new
   path each time: temp file, fsync, rename, directory fsync, ledger entry).
@@ -50,12 +53,26 @@ from bench.report import print_table, render_markdown, write_results
 from pipeline.stages.extract import ExtractOptions, extract_stubs
 from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
-from pipeline.stages.validate import ValidateOptions, validate_bodies
+from pipeline.stages.validate import Rule, ValidateOptions, validate_bodies
+from pipeline.stages.validate.options import CONCRETE_RULES
+from pipeline.stages.validate.ty_server import server_pids
 
-STAGES = ("extract", "validate", "inject", "store")
-TARGETS_MS = {"extract": 10.0, "validate": 30.0, "inject": 50.0, "store": 5.0}
+STAGES = ("extract", "validate", "validate+types", "inject", "store")
+TARGETS_MS = {
+    "extract": 10.0,
+    "validate": 30.0,
+    "validate+types": 60.0,
+    "inject": 50.0,
+    "store": 5.0,
+}
 """Per module of about 500 lines with ten stubs."""
-OLD_BUDGETS_MS = {"extract": 100.0, "validate": 500.0, "inject": 200.0, "store": 1000.0}
+OLD_BUDGETS_MS = {
+    "extract": 100.0,
+    "validate": 500.0,
+    "validate+types": 500.0,
+    "inject": 200.0,
+    "store": 1000.0,
+}
 """The budgets of the system this one replaces, per file."""
 
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "stages.json"
@@ -73,6 +90,21 @@ class _Samples:
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def _ty_server_cpu() -> float:
+    """CPU seconds of the ty servers the types rule keeps running (Linux ``/proc``; else 0).
+
+    They are not children that finished, so ``RUSAGE_CHILDREN`` does not count them.
+    """
+    total = 0.0
+    for pid in server_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def _timed(call: Callable[[], Any]) -> tuple[Any, float, float, float]:
@@ -93,12 +125,14 @@ def _run_module(
     tag: str,
     samples: dict[str, _Samples] | None,
     extract_options: ExtractOptions,
-    validate_options: ValidateOptions,
+    validate_options: tuple[ValidateOptions, ValidateOptions],
 ) -> None:
     """Run every stage once on ``module``; record the timings in ``samples`` if given."""
+    untyped, typed = validate_options
     calls: dict[str, Callable[[], Any]] = {
         "extract": lambda: extract_stubs(module.source, extract_options, path=module.relative_path),
-        "validate": lambda: validate_bodies(module.source, module.bodies, validate_options),
+        "validate": lambda: validate_bodies(module.source, module.bodies, untyped),
+        "validate+types": lambda: validate_bodies(module.source, module.bodies, typed),
         "inject": lambda: inject_bodies(module.source, module.bodies),
     }
     results: dict[str, Any] = {}
@@ -157,7 +191,7 @@ def _stage_result(stage: str, samples: _Samples, stubs: list[int]) -> dict[str, 
 
 def _environment() -> dict[str, Any]:
     versions: dict[str, str] = {}
-    for package in ("libcst", "bandit", "ruff", "pydantic"):
+    for package in ("libcst", "bandit", "ruff", "ty", "pydantic"):
         try:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -180,11 +214,13 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
     if not corpus:
         raise RuntimeError("no usable module found in the standard library")
     extract_options = ExtractOptions()
-    validate_options = ValidateOptions()
+    untyped = ValidateOptions(rules=set(CONCRETE_RULES - {Rule.TYPES}))
+    validate_options = (untyped, ValidateOptions())
     samples = {stage: _Samples() for stage in STAGES}
     with tempfile.TemporaryDirectory(prefix="bench-stages-") as root:
         store = ArtifactStore(Path(root))
         _run_module(corpus[0], store, "warmup", None, extract_options, validate_options)
+        server_cpu = _ty_server_cpu()
         for number, module in enumerate(corpus):
             for stage_samples in samples.values():
                 stage_samples.wall.append([])
@@ -193,7 +229,12 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
             for repetition in range(repetitions):
                 tag = f"m{number}-r{repetition}"
                 _run_module(module, store, tag, samples, extract_options, validate_options)
+        server_cpu = _ty_server_cpu() - server_cpu
     stubs = [len(module.bodies) for module in corpus]
+    stages = {stage: _stage_result(stage, samples[stage], stubs) for stage in STAGES}
+    stages["validate+types"]["ty_server_cpu_ms_mean"] = (
+        server_cpu / (len(corpus) * repetitions) * 1000
+    )
     return {
         "benchmark": "stages",
         "environment": _environment(),
@@ -218,7 +259,7 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
                 for module in corpus
             ],
         },
-        "stages": {stage: _stage_result(stage, samples[stage], stubs) for stage in STAGES},
+        "stages": stages,
     }
 
 

@@ -59,6 +59,23 @@ def _caption(results: dict[str, Any]) -> str:
     )
 
 
+def _subprocess_notes(results: dict[str, Any]) -> list[str]:
+    """What the CPU column leaves out: the checkers' own processes (ruff, ty)."""
+    notes = []
+    for name, stage in results["stages"].items():
+        if "subprocess_cpu_ms" in stage:
+            notes.append(
+                f"{name}: its subprocesses (ruff, ty) add "
+                f"{_ms(stage['subprocess_cpu_ms']['median'])} CPU (median), not in the CPU column."
+            )
+        if "ty_server_cpu_ms_mean" in stage:
+            notes.append(
+                f"{name}: the ty server adds {_ms(stage['ty_server_cpu_ms_mean'])} CPU "
+                "per module (mean), not in the CPU column."
+            )
+    return notes
+
+
 def styled_table(
     title: str, columns: Sequence[str], found: Iterable[Sequence[str]], caption: str
 ) -> Table:
@@ -98,21 +115,12 @@ def write_results(
 def print_table(results: dict[str, Any], console: Console | None = None) -> None:
     table = styled_table("Stage latency per file", _COLUMNS, rows(results), _caption(results))
     (console or Console()).print(table)
-    validate = results["stages"].get("validate", {})
-    if "subprocess_cpu_ms" in validate:
-        (console or Console()).print(
-            "validate: the ruff subprocess adds "
-            f"{_ms(validate['subprocess_cpu_ms']['median'])} CPU (median), not in the CPU column"
-        )
+    for line in _subprocess_notes(results):
+        (console or Console()).print(line)
 
 
 def render_markdown(results: dict[str, Any]) -> str:
     """The table in GitHub markdown, with its caption below."""
     lines = [*markdown_table(_COLUMNS, rows(results)), "", _caption(results)]
-    validate = results["stages"].get("validate", {})
-    if "subprocess_cpu_ms" in validate:
-        lines.append(
-            "Validate's CPU column leaves out its ruff subprocess: "
-            f"{_ms(validate['subprocess_cpu_ms']['median'])} more (median)."
-        )
+    lines += _subprocess_notes(results)
     return "\n".join(lines) + "\n"

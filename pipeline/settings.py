@@ -76,6 +76,15 @@ class Settings(BaseSettings):
         ge=0,
         description="Characters of module context in a prompt (outline, attributes, names).",
     )
+    types_python: str | None = Field(
+        default=None,
+        description="The Python environment the types rule resolves third-party imports in "
+        "(an interpreter or a virtual environment); unset: the worker's own interpreter.",
+    )
+    types_warning_rules: list[str] | None = Field(
+        default=None,
+        description="ty rules the types rule reports as warnings; unset: the validator's list.",
+    )
 
     # Generation (openai backend)
     openai_base_url: str = Field(

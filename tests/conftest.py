@@ -3,6 +3,7 @@ import os
 from hypothesis import settings as hypothesis_settings
 
 from tests.fixtures import (  # noqa: F401
+    _type_checker_servers,
     client_factory,
     kafka_bootstrap,
     pipeline_settings,

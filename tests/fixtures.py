@@ -149,3 +149,12 @@ async def client_factory() -> AsyncIterator[Callable[[Settings], Any]]:
 
     yield make
     await asyncio.gather(*(c.stop() for c in clients))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _type_checker_servers() -> Iterator[None]:
+    """The ``ty server`` processes the ``types`` rule starts end with the test session."""
+    yield
+    from pipeline.stages.validate.ty_server import close_all
+
+    close_all()

@@ -13,7 +13,13 @@ from rich.table import Table
 from pipeline.cli.common import fail, read_source
 from pipeline.models.findings import Severity, ValidationReport
 from pipeline.settings import get_settings
-from pipeline.stages.validate import ValidateError, ValidateOptions, parse_rules, validate_source
+from pipeline.stages.validate import (
+    TypeCheckFailed,
+    ValidateError,
+    ValidateOptions,
+    parse_rules,
+    validate_source,
+)
 
 _out = Console(soft_wrap=True)
 
@@ -48,13 +54,14 @@ def validate_command(
         typer.Option(
             "--rules",
             help="Rules to run, comma-separated or repeated: syntax, type_hints, security, "
-            "imports, house_rules or all.",
+            "imports, house_rules, types or all.",
         ),
     ] = ["all"],  # noqa: B006 - typer reads the default, never mutates it
     strict: Annotated[bool, typer.Option("--strict", help="Treat warnings as errors.")] = False,
     json_output: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
-    """Check a Python file: syntax, type hints, security (bandit), imports (ruff), house rules.
+    """Check a Python file: syntax, type hints, security (bandit), imports (ruff), house rules,
+    types (ty).
 
     Exit status: 0 without errors, 1 when there are errors, 2 on a usage error.
     """
@@ -64,16 +71,10 @@ def validate_command(
         fail(str(error))
     source = read_source(file)
     settings = get_settings()
-    options = ValidateOptions(
-        rules=selected,
-        strict=strict,
-        error_class=settings.error_class,
-        log_function=settings.log_function,
-        hoist_imports=settings.hoist_imports,
-    )
+    options = ValidateOptions.from_settings(settings, rules=selected, strict=strict)
     try:
         report = validate_source(source, options, filename=file.name)
-    except ValidateError as error:
+    except (ValidateError, TypeCheckFailed) as error:
         fail(str(error))
     if json_output:
         typer.echo(report.model_dump_json(indent=2))

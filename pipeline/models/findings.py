@@ -15,8 +15,10 @@ class Severity(StrEnum):
 class Finding(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    rule: str = Field(description="syntax, type_hints, security, imports or house_rules")
-    code: str = Field(description="A stable code, e.g. SYN001, B602, F821, HR001")
+    rule: str = Field(description="syntax, type_hints, security, imports, house_rules or types")
+    code: str = Field(
+        description="A stable code, e.g. SYN001, B602, F821, HR001, TY-missing-attribute"
+    )
     severity: Severity
     line: int
     column: int = 0

@@ -193,12 +193,7 @@ class ValidateProcessor(Processor[CodeGenerated, CodeValidated]):
         self.settings = settings
 
     async def process(self, record: CodeGenerated) -> CodeValidated | Routed:
-        options = ValidateOptions(
-            strict=record.request.strict,
-            error_class=self.settings.error_class,
-            log_function=self.settings.log_function,
-            hoist_imports=self.settings.hoist_imports,
-        )
+        options = ValidateOptions.from_settings(self.settings, strict=record.request.strict)
         bodies = {body.qualified_name: body.code for body in record.bodies}
         source = record.request.source
         report = await run_stage_work(source, partial(validate_bodies, source, bodies, options))

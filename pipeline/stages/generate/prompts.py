@@ -82,6 +82,12 @@ RULES: tuple[PromptRule, ...] = (
         rejected=True,
     ),
     PromptRule(
+        ("TY-",),
+        "it fails the type check (ty): an attribute, method or name that does not exist, a "
+        "return value of the wrong type, a call with the wrong arguments.",
+        rejected=True,
+    ),
+    PromptRule(
         ("HR001",),
         "Never raise a built-in exception (ValueError, TypeError, RuntimeError, KeyError, "
         "Exception...). Raise `{error_class}` instead, with a clear message{error_import}. "

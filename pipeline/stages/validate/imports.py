@@ -33,9 +33,8 @@ import json
 import os
 import subprocess  # nosec B404  # runs the ruff binary only, never generated code
 import sys
-import threading
 from collections.abc import Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from functools import cache
 from typing import Any
 
@@ -45,6 +44,7 @@ from pipeline.models.findings import Finding, Severity
 from pipeline.stages.validate.errors import ValidateError
 from pipeline.stages.validate.options import Rule
 from pipeline.stages.validate.snippets import SourceText
+from pipeline.stages.validate.subprocesses import shared_executor
 from pipeline.stages.validate.walk import child_statements, iter_statements
 
 RUFF_SELECT = ("F401", "F811", "F821", "F822", "F823", "F841")
@@ -305,23 +305,11 @@ def check(tree: ast.Module, source: SourceText) -> list[Finding]:
     return [*ruff_findings(source), *unresolvable_imports(tree, source)]
 
 
-_executor: ThreadPoolExecutor | None = None
-_executor_lock = threading.Lock()
-
-
-def _shared_executor() -> ThreadPoolExecutor:
-    global _executor
-    with _executor_lock:
-        if _executor is None:
-            _executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="validate-ruff")
-        return _executor
-
-
 class RuffRun:
     """Ruff running in the background while the in-process checkers work."""
 
     def __init__(self, source: SourceText) -> None:
-        self._future: Future[list[Finding]] = _shared_executor().submit(ruff_findings, source)
+        self._future: Future[list[Finding]] = shared_executor().submit(ruff_findings, source)
 
     def findings(self) -> list[Finding]:
         return self._future.result()

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from pipeline.stages.inject.options import HoistImports, InjectOptions
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
 
 
 class Rule(StrEnum):
@@ -17,10 +22,26 @@ class Rule(StrEnum):
     SECURITY = "security"
     IMPORTS = "imports"
     HOUSE_RULES = "house_rules"
+    TYPES = "types"
     ALL = "all"
 
 
 CONCRETE_RULES: frozenset[Rule] = frozenset(Rule) - {Rule.ALL}
+
+DEFAULT_TYPES_WARNING_RULES: frozenset[str] = frozenset(
+    {
+        "invalid-argument-type",
+        "invalid-assignment",
+        "missing-union-attribute",
+        "no-matching-overload",
+        "not-callable",
+        "not-iterable",
+        "not-subscriptable",
+        "unsupported-operator",
+    }
+)
+"""ty rules reported as warnings: on code without annotations they mostly flag what works
+(an attribute that starts as ``None``, a value typeshed declares narrower than it is)."""
 
 
 class ValidateOptions(BaseModel):
@@ -31,6 +52,9 @@ class ValidateOptions(BaseModel):
     ``package.module:Name`` or a bare ``Name``; the rules use the bare name.
     They and ``hoist_imports`` also shape the module the bodies are checked
     in, as the inject stage will write it.
+    ``types_python`` is the environment the ``types`` rule resolves third-party imports in
+    (an interpreter or a virtual environment); ``types_warning_rules`` are the ty rules it
+    reports as warnings.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -40,6 +64,27 @@ class ValidateOptions(BaseModel):
     error_class: str = "ModelOnexError"
     log_function: str = "emit_log_event"
     hoist_imports: HoistImports = "none"
+    types_python: str = Field(default_factory=lambda: sys.executable)
+    types_warning_rules: frozenset[str] = DEFAULT_TYPES_WARNING_RULES
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, *, rules: set[Rule] | None = None, strict: bool = False
+    ) -> ValidateOptions:
+        """The options the settings configure, for ``rules`` (default: all)."""
+        configured: dict[str, object] = {}
+        if settings.types_python:
+            configured["types_python"] = settings.types_python
+        if settings.types_warning_rules is not None:
+            configured["types_warning_rules"] = frozenset(settings.types_warning_rules)
+        return cls(
+            rules=rules or {Rule.ALL},
+            strict=strict,
+            error_class=settings.error_class,
+            log_function=settings.log_function,
+            hoist_imports=settings.hoist_imports,
+            **configured,
+        )
 
     def inject_options(self) -> InjectOptions:
         return InjectOptions(

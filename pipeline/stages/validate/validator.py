@@ -16,7 +16,7 @@ from pipeline.stages.inject import InjectError, InjectionResult, InjectOptions, 
 from pipeline.stages.inject.imports import ImportKey, ast_alias_keys
 from pipeline.stages.inject.preview import preview_bodies
 from pipeline.stages.syntax_tree import parse_or_none
-from pipeline.stages.validate import house_rules, imports, security, syntax, type_hints
+from pipeline.stages.validate import house_rules, imports, security, syntax, type_hints, types
 from pipeline.stages.validate.options import Rule, ValidateOptions
 from pipeline.stages.validate.snippets import SourceText
 from pipeline.stages.validate.type_hints import FunctionInfo, iter_functions
@@ -28,7 +28,7 @@ _SIGNATURE_CODES = frozenset(
 
 @dataclass(frozen=True)
 class _Scope:
-    """What the in-process checkers look at (ruff always reads the whole text).
+    """What the in-process checkers look at (ruff and ty always read the whole text).
 
     ``None`` fields mean the whole module.
     """
@@ -47,6 +47,7 @@ def _run_checkers(
     """Every selected checker but the parser, on a module that parses."""
     selected = options.selected()
     ruff = imports.start(source) if Rule.IMPORTS in selected else None
+    ty = types.start(source, options) if Rule.TYPES in selected else None
     findings: list[Finding] = []
     if Rule.SYNTAX in selected:
         findings.extend(syntax.compile_errors(scope.compile_unit or tree, source))
@@ -69,6 +70,8 @@ def _run_checkers(
         findings.extend(security.check(tree, source, only=scope.security))
     if ruff is not None:
         findings.extend(ruff.findings())
+    if ty is not None:
+        findings.extend(ty.findings())
     return findings
 
 

@@ -26,6 +26,7 @@ BREAKING = {
     "SYN": "return text +",
     "F821": "return undefined_name",
     "B": "return eval(text)",
+    "TY-": "return self.missing_attribute",
     "HR001": "raise ValueError(text)",
     "HR002": "print(text)\nreturn 1",
     "TH001": "def helper(value):\n    return 1\nreturn helper(text)",
