@@ -547,7 +547,9 @@ class OpenAIGenerator(Generator):
                 finding_code="RPL003",
                 excerpt=completion.content or "",
             )
-        extracted = extract_code(completion.content, name, finish_reason=completion.finish_reason)
+        extracted = extract_code(
+            completion.content, stub.name, finish_reason=completion.finish_reason
+        )
         return settle_extras(
             extracted,
             stub,

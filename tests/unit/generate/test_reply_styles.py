@@ -371,3 +371,34 @@ async def test_a_helper_method_written_beside_the_method_is_a_finding(
     generation = module_task().model_copy(update={"only": ["Text.words"]})
     _, findings = await findings_of(llm_server, generation, completion(reply))
     assert [(f.code, "`Text._split`" in f.message) for f in findings] == [("RPL004", True)]
+
+
+PROPERTY_MODULE = '''\
+class Box:
+    def __init__(self) -> None:
+        self._size = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    @size.setter
+    def size(self, value: int) -> None:
+        raise NotImplementedError
+'''
+
+
+async def test_a_whole_def_reply_for_a_setter_is_unwrapped(llm_server: LLMServerFactory) -> None:
+    server = await llm_server()
+    server.enqueue(fenced("def size(self, value: int) -> None:\n    self._size = value"))
+    gen = generator(server)
+    extraction = extract_stubs(PROPERTY_MODULE)
+    assert [stub.qualified_name for stub in extraction.stubs] == ["Box.size.setter"]
+    try:
+        [body] = await gen.generate(GenerationTask(extraction=extraction, source=PROPERTY_MODULE))
+    finally:
+        await gen.aclose()
+    filled = inject_bodies(PROPERTY_MODULE, {body.qualified_name: body.code}).source
+    assert filled == PROPERTY_MODULE.replace(
+        "raise NotImplementedError", "self._size = value"
+    )
