@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
-from pipeline.records import Record
+from pipeline.records import Record, Usage
 
 In = TypeVar("In", bound=Record)
 Out = TypeVar("Out", bound=Record)
@@ -18,6 +18,14 @@ class Routed:
 
     topic: str
     record: Record
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the metrics event of a handled record reports besides its outcome."""
+
+    stubs: int = 0
+    usage: Usage = field(default_factory=Usage)
 
 
 class Processor(ABC, Generic[In, Out]):
@@ -35,6 +43,11 @@ class Processor(ABC, Generic[In, Out]):
 
     def stub_count(self, record: In) -> int:
         return 0
+
+    def measured(self, record: In, result: Record) -> Measured:
+        """The stubs and model usage of handling ``record`` into ``result`` (the record
+        produced, whichever topic it goes to)."""
+        return Measured(stubs=self.stub_count(record))
 
     def already_delivered(self, record: In) -> bool:
         """Whether this request's result went out before: the record is a redelivery, and

@@ -16,6 +16,7 @@ from pipeline.records import (
     GenerationRequest,
     Record,
     StubsExtracted,
+    Usage,
 )
 from pipeline.settings import Settings
 from pipeline.stages.extract import ExtractOptions, extract_stubs
@@ -29,7 +30,7 @@ from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
 from pipeline.stages.validate import ValidateOptions, validate_bodies
 
-from .base import Processor, Routed
+from .base import Measured, Processor, Routed
 from .offload import run_stage_work
 
 
@@ -62,6 +63,10 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
             partial(extract_stubs, record.source, options, path=record.output_path),
         )
         return StubsExtracted(**_carry(record), request=record, extraction=extraction)
+
+    def measured(self, record: GenerationRequest, result: Record) -> Measured:
+        assert isinstance(result, StubsExtracted)
+        return Measured(stubs=len(result.extraction.stubs))
 
 
 class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
@@ -104,6 +109,13 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
 
     def stub_count(self, record: StubsExtracted) -> int:
         return len(record.extraction.stubs)
+
+    def measured(self, record: StubsExtracted, result: Record) -> Measured:
+        """Only the bodies made in this attempt count: a body kept from an earlier one rides
+        along unchanged and was counted when it was made."""
+        assert isinstance(result, CodeGenerated)
+        fresh = [body for body in result.bodies if body not in record.previous_bodies]
+        return Measured(stubs=self.stub_count(record), usage=Usage.of_bodies(fresh))
 
     async def aclose(self) -> None:
         for generator in self.generators.values():

@@ -30,6 +30,7 @@ from pipeline.records import (
     Outcome,
     Record,
     RequestFailed,
+    Usage,
     decode,
     encode,
     utcnow,
@@ -103,11 +104,13 @@ class StageRunner:
             topic, produced, outcome = result.topic, result.record, Outcome.RETRY
         else:
             topic, produced, outcome = self.output_topic, result, Outcome.OK
+        measured = self.processor.measured(record, produced)
         metrics = self._metrics(
             record,
             outcome,
             started,
-            stubs=self.processor.stub_count(record),
+            stubs=measured.stubs,
+            usage=measured.usage,
             terminal=self.terminal and outcome is Outcome.OK,
         )
         on_delivered = (
@@ -168,7 +171,14 @@ class StageRunner:
         )
         return [
             Outgoing("failed", record.request_id.encode(), encode(failed)),
-            self._metrics(record, Outcome.FAILED, started, error_code=code, terminal=True),
+            self._metrics(
+                record,
+                Outcome.FAILED,
+                started,
+                error_code=code,
+                usage=Usage.of_details(details),  # calls paid for before the failure
+                terminal=True,
+            ),
         ]
 
     # -- metrics ------------------------------------------------------------------------
@@ -181,6 +191,7 @@ class StageRunner:
         *,
         error_code: str | None = None,
         stubs: int = 0,
+        usage: Usage | None = None,
         terminal: bool = False,
     ) -> Outgoing:
         return self._metric(
@@ -190,6 +201,7 @@ class StageRunner:
             started,
             error_code,
             stubs=stubs,
+            usage=usage,
             terminal=terminal,
             attempt=self.processor.attempt(record),
         )
@@ -203,6 +215,7 @@ class StageRunner:
         error_code: str | None,
         *,
         stubs: int = 0,
+        usage: Usage | None = None,
         terminal: bool = True,
         attempt: int = 1,
     ) -> Outgoing:
@@ -217,6 +230,7 @@ class StageRunner:
             error_code=error_code,
             stubs=stubs,
             attempt=attempt,
+            **(usage or Usage()).fields(),
             end_to_end_ms=(
                 max((now - submitted_at).total_seconds() * 1000, 0.0) if terminal else None
             ),

@@ -310,33 +310,33 @@ class ChatCompletionsClient:
             ) from None
         if not isinstance(payload, dict):
             raise self._bad_response("the body is not a JSON object")
+        # An unusable answer may still have been paid for: its errors carry the usage.
+        spent = _reported_usage(payload)
         if "error" in payload and not payload.get("choices"):
-            raise self._bad_response(f"an error came with HTTP 200: {_message_of(payload)}")
+            raise self._bad_response(
+                f"an error came with HTTP 200: {_message_of(payload)}", **spent
+            )
         choices = payload.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise self._bad_response("there is no choice in the answer")
+            raise self._bad_response("there is no choice in the answer", **spent)
         choice = choices[0]
         message = choice.get("message")
         if not isinstance(message, dict):
-            raise self._bad_response("the first choice has no message")
-        usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
-        assert isinstance(usage, dict)
-        model = payload.get("model")
+            raise self._bad_response("the first choice has no message", **spent)
         refusal = message.get("refusal")
         return Completion(
             content=_text_of(message.get("content")),
             finish_reason=_str_or_none(choice.get("finish_reason")),
-            model=model if isinstance(model, str) and model else None,
-            prompt_tokens=_count(usage.get("prompt_tokens")),
-            completion_tokens=_count(usage.get("completion_tokens")),
             refusal=refusal if isinstance(refusal, str) and refusal else None,
+            **spent,
         )
 
-    def _bad_response(self, reason: str) -> GenerateError:
+    def _bad_response(self, reason: str, **spent: Any) -> GenerateError:
         return GenerateError(
             f"the model endpoint {self.config.endpoint} sent an unusable answer: {reason}",
             code=BAD_LLM_RESPONSE,
             endpoint=self.config.endpoint,
+            **spent,
         )
 
     def _redact(self, text: str) -> str:
@@ -413,7 +413,17 @@ class OpenAIGenerator(Generator):
             previous_code=task.previous_bodies.get(name),
             findings=_findings_for(task.findings, name),
         )
-        completion = await self.client.complete(messages, label=name)
+        try:
+            completion = await self.client.complete(messages, label=name)
+        except GenerateError as error:
+            if "prompt_tokens" in error.details:  # an unusable answer that was paid for
+                paid = Completion(None, None, **_reported_usage(error.details))
+                error.details.update(
+                    qualified_name=name,
+                    model=paid.model or self.config.model,
+                    cost_usd=self.cost(paid),
+                )
+            raise
         model = completion.model or self.config.model
         cost = self.cost(completion)
         if completion.refusal and not completion.content:
@@ -421,6 +431,7 @@ class OpenAIGenerator(Generator):
                 f"the model refused to write {name}: {completion.refusal[:300]}",
                 code="NO_CODE_IN_REPLY",
                 qualified_name=name,
+                model=model,
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,
                 cost_usd=cost,
@@ -432,6 +443,7 @@ class OpenAIGenerator(Generator):
         except GenerateError as error:
             error.details.update(
                 qualified_name=name,
+                model=model,
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,
                 cost_usd=cost,
@@ -507,6 +519,7 @@ def _combined(
     if len(groups) > MAX_ERRORS_IN_MESSAGE:
         parts.append(f"{len(groups) - MAX_ERRORS_IN_MESSAGE} more error(s) in the details")
     codes = {error.code for _, error in failures}
+    models = [b.model for b in bodies] + [e.details.get("model") for _, e in failures]
     return GenerateError(
         f"could not generate {len(failures)} of {total} stub(s): " + "; ".join(parts),
         code=codes.pop() if len(codes) == 1 else GenerateError.code,
@@ -515,6 +528,7 @@ def _combined(
             {"qualified_name": name, "code": error.code, "message": error.message}
             for name, error in failures
         ],
+        model=next((m for m in models if m), None),
         prompt_tokens=sum(b.prompt_tokens for b in bodies)
         + sum(int(e.details.get("prompt_tokens", 0)) for _, e in failures),
         completion_tokens=sum(b.completion_tokens for b in bodies)
@@ -582,3 +596,16 @@ def _str_or_none(value: object) -> str | None:
 
 def _count(value: object) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _reported_usage(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``model``, ``prompt_tokens`` and ``completion_tokens`` of an answer: from its
+    ``usage`` object, or from the same keys at the top (a failure's details)."""
+    usage = payload.get("usage")
+    counts = usage if isinstance(usage, dict) else payload
+    model = payload.get("model")
+    return {
+        "model": model if isinstance(model, str) and model else None,
+        "prompt_tokens": _count(counts.get("prompt_tokens")),
+        "completion_tokens": _count(counts.get("completion_tokens")),
+    }
