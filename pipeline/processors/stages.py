@@ -27,7 +27,7 @@ from pipeline.stages.generate import (
     ProvidedGenerator,
 )
 from pipeline.stages.inject import inject_bodies
-from pipeline.stages.store import ArtifactStore
+from pipeline.stages.store import ArtifactStore, check_path
 from pipeline.stages.validate import ValidateOptions, validate_bodies
 
 from .base import Measured, Processor, Routed
@@ -54,6 +54,7 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
                 code="SOURCE_TOO_LARGE",
             )
         _check_output_path(record.output_path)
+        check_path(self.settings.store_root, record.output_path)  # the store's own rules
         options = ExtractOptions(
             markers=record.stub_markers or list(self.settings.stub_markers),
             skip_bodiless=self.settings.skip_bodiless,
@@ -223,7 +224,10 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
 
     async def process(self, record: CodeInjected) -> FileStored:
         artifact = self.store.write(
-            record.request.output_path, record.source, request_id=record.request_id
+            record.request.output_path,
+            record.source,
+            request_id=record.request_id,
+            request_sha256=record.request.fingerprint(),
         )
         return FileStored(
             **_carry(record),
@@ -234,7 +238,7 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
         )
 
     def already_delivered(self, record: CodeInjected) -> bool:
-        return self.store.delivered(record.request_id)
+        return self.store.delivered(record.request_id, record.request.fingerprint())
 
     def delivered(self, result: FileStored) -> None:
         self.store.mark_delivered(result.request_id)
@@ -244,9 +248,10 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
 
 
 def _check_output_path(output_path: str) -> None:
-    """Refuse paths that can never be inside the store root before any work is spent."""
+    """A request names a path relative to the store root, without ``..``: stricter than the
+    store, which also takes absolute paths inside its root (for its own callers)."""
     path = PurePosixPath(output_path.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or "\x00" in output_path:
+    if path.is_absolute() or ".." in path.parts:
         raise StageError(
             f"the output path {output_path!r} must be relative to the store root, "
             "without '..' components",
