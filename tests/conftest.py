@@ -5,6 +5,7 @@ from hypothesis import settings as hypothesis_settings
 from tests.fixtures import (  # noqa: F401
     client_factory,
     kafka_bootstrap,
+    own_broker,
     pipeline_settings,
     settings_factory,
     workers_factory,

@@ -6,6 +6,7 @@ is unit-tested without a broker.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
@@ -81,7 +82,9 @@ class StageRunner:
         attempts = 0
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_not_exception_type(StageError),
+                # A cancelled record (a drain's bound passed) is handed back, not retried:
+                # tenacity would otherwise catch the CancelledError like any error.
+                retry=retry_if_not_exception_type((StageError, asyncio.CancelledError)),
                 stop=stop_after_attempt(self.settings.processing_retries),
                 wait=wait_exponential(multiplier=0.1, max=2.0),
                 reraise=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import ClassVar
 
@@ -206,3 +207,24 @@ async def test_an_undecodable_record_is_refused_under_its_key_even_a_long_one() 
     out = await stage.handle(b"k" * 300, b"not json", "requests[0]@5")
     assert [o.key for o in out] == [b"k" * 300] * 2
     assert decode(RequestFailed, out[0].value).error_code == "NOT_JSON"
+
+
+class Hanging(ScriptedExtract):
+    async def process(self, record: GenerationRequest) -> StubsExtracted:
+        self.calls += 1
+        await asyncio.sleep(60)
+        raise AssertionError("not reached")
+
+
+async def test_a_cancelled_record_is_neither_retried_nor_failed() -> None:
+    processor = Hanging([])
+    task = asyncio.ensure_future(
+        StageRunner(processor, Settings(processing_retries=3)).handle(
+            b"r-1", encode(REQUEST), "x[0]@0"
+        )
+    )
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert processor.calls == 1
