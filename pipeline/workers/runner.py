@@ -135,7 +135,7 @@ class StageRunner:
         exc: DecodeError,
         started: float,
     ) -> list[Outgoing]:
-        request_id = _shown_key(key) if key else f"undecodable:{origin}"
+        request_id = shown_key(key) if key else f"undecodable:{origin}"
         payload, encoding = _dead_letter_payload(value)
         failed = RequestFailed(
             request_id=request_id,
@@ -157,7 +157,7 @@ class StageRunner:
         the sender finds the answer where it looks."""
         payload, encoding = _dead_letter_payload(value)
         failed = RequestFailed(
-            request_id=_shown_key(key),
+            request_id=shown_key(key),
             submitted_at=utcnow(),
             stage=self.stage,
             error_code="INVALID_REQUEST_ID",
@@ -278,7 +278,7 @@ def _request_id_from_key(key: bytes | None) -> str | None:
     return text if 0 < len(text) <= MAX_REQUEST_ID and text.isprintable() else None
 
 
-def _shown_key(key: bytes) -> str:
+def shown_key(key: bytes) -> str:
     """The key as a request id: decoded with replacements, cut to fit with a "…"."""
     text = key.decode("utf-8", "replace")
     return text if len(text) <= MAX_REQUEST_ID else text[: MAX_REQUEST_ID - 1] + "…"
