@@ -145,12 +145,23 @@ class Settings(BaseSettings):
     broker_wait_seconds: float = Field(
         default=120.0, ge=0, description="How long a starting worker waits for the broker."
     )
+    drain_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="On SIGTERM, how long a worker lets its records in flight finish; the "
+        "rest is left uncommitted (redelivered). It exits at most SHUTDOWN_MARGIN_SECONDS later.",
+    )
     processing_retries: int = Field(default=3, ge=1, description="Tries for transient errors.")
     max_attempts: int = Field(default=3, ge=1, description="Generation attempts per request.")
     concurrency: int = Field(default=1, ge=1, description="Records in flight per worker.")
     generate_concurrency: int = Field(
         default=64, ge=1, description="Records in flight per generate worker."
     )
+
+    @property
+    def stop_deadline(self) -> float:
+        """Seconds from SIGTERM to a worker's exit, at most, broker or not."""
+        return self.drain_seconds + SHUTDOWN_MARGIN_SECONDS
 
     # Metrics
     metrics_dir: Path = Field(
@@ -201,6 +212,9 @@ class Settings(BaseSettings):
             env[f"{self.model_config['env_prefix']}{name.upper()}"] = text
         return env
 
+
+SHUTDOWN_MARGIN_SECONDS = 5.0
+"""After the drain: committing, flushing the producer, leaving the group."""
 
 DEPLOYMENT_SETTINGS = (
     "bootstrap_servers",

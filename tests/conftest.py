@@ -6,6 +6,7 @@ from tests.fixtures import (  # noqa: F401
     _type_checker_servers,
     client_factory,
     kafka_bootstrap,
+    own_broker,
     pipeline_settings,
     settings_factory,
     workers_factory,

@@ -70,6 +70,20 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
+def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
+    """A broker of the test's own, on free ports: the test may stop and restart it."""
+    broker = LocalBroker(
+        tmp_path / "kafka",
+        port=free_port(),
+        controller_port=free_port(),
+        jars_dir=ROOT / ".kafka" / "libs",
+    )
+    broker.start(timeout=180)
+    yield broker
+    broker.stop()
+
+
+@pytest.fixture
 def settings_factory(kafka_bootstrap: str, tmp_path: Path) -> Callable[..., Settings]:
     """Settings on the test broker with a fresh topic prefix, store root and state dir."""
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 import time
 from pathlib import Path
+from types import FrameType
 
 import typer
 from rich.syntax import Syntax
@@ -36,7 +38,8 @@ def worker_command(
 def up_command(
     scale: list[str] = typer.Option([], "--scale", help="STAGE=COUNT, e.g. generate=4."),
 ) -> None:
-    """Start the local broker (when none is configured) and every stage worker; Ctrl-C stops."""
+    """Start the local broker (when none is configured) and every stage worker, restarting
+    those that die; Ctrl-C or SIGTERM stops them all."""
     settings = get_settings()
     try:
         counts = parse_counts(scale)
@@ -45,24 +48,43 @@ def up_command(
     ensure_broker(settings, start=True)
     asyncio.run(ensure_topics(settings))
     supervisor = Supervisor(counts)
+    stopped = catch_stop_signals()
     supervisor.start()
     console.print(
         "workers: "
         + ", ".join(f"{s} x{n}" for s, n in counts.items() if n)
-        + f" on {settings.effective_bootstrap}; Ctrl-C stops them"
+        + f" on {settings.effective_bootstrap}; a worker that dies is restarted; "
+        "Ctrl-C or SIGTERM stops them"
     )
     try:
-        while True:
-            for worker in supervisor.exited():
-                console.print(
-                    f"[red]worker {worker.name} exited with {worker.process.returncode}[/]"
-                )
-                supervisor.workers.remove(worker)
+        while not stopped:
+            for note in supervisor.supervise():
+                console.print(f"[yellow]{note}[/]")
             time.sleep(1)
     except KeyboardInterrupt:
-        console.print("stopping workers …")
+        stopped.append("SIGINT")
     finally:
-        supervisor.stop()
+        # From here on, another Ctrl-C or SIGTERM cannot cut the stop short.
+        for sig in (signal.SIGINT, *STOP_SIGNALS):
+            signal.signal(sig, signal.SIG_IGN)
+        console.print(f"{stopped[0] if stopped else 'exiting'}: stopping the workers …")
+        supervisor.stop(timeout=settings.stop_deadline + 5)
+
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+def catch_stop_signals() -> list[str]:
+    """SIGTERM and SIGHUP end ``codegen up`` as Ctrl-C does: the returned list gets the
+    signal's name, which the supervising loop checks every second."""
+    stopped: list[str] = []
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stopped.append(signal.Signals(signum).name)
+
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, on_signal)
+    return stopped
 
 
 def demo_command(

@@ -3,21 +3,32 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import ClassVar, Generic, TypeVar
 
-from pipeline.records import Record
+from pipeline.records import Record, Usage
 
 In = TypeVar("In", bound=Record)
 Out = TypeVar("Out", bound=Record)
 
 
 @dataclass(frozen=True)
+class Measured:
+    """What the metrics event of a handled record reports besides its outcome."""
+
+    stubs: int = 0
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass(frozen=True)
 class Routed:
-    """A record for another topic than the stage's usual output (e.g. ``repairs``)."""
+    """A record for another topic than the stage's usual output (e.g. ``repairs``);
+    ``measured`` when the processor knows better than ``Processor.measured`` what the
+    handling cost (calls whose replies are not in the record)."""
 
     topic: str
     record: Record
+    measured: Measured | None = None
 
 
 class Processor(ABC, Generic[In, Out]):
@@ -35,6 +46,11 @@ class Processor(ABC, Generic[In, Out]):
 
     def stub_count(self, record: In) -> int:
         return 0
+
+    def measured(self, record: In, result: Record) -> Measured:
+        """The stubs and model usage of handling ``record`` into ``result`` (the record
+        produced, whichever topic it goes to)."""
+        return Measured(stubs=self.stub_count(record))
 
     def already_delivered(self, record: In) -> bool:
         """Whether this request's result went out before: the record is a redelivery, and

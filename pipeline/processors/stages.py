@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from functools import partial
 from pathlib import PurePosixPath
 from typing import ClassVar
@@ -16,6 +17,7 @@ from pipeline.records import (
     GenerationRequest,
     Record,
     StubsExtracted,
+    Usage,
 )
 from pipeline.settings import Settings
 from pipeline.stages.extract import ExtractOptions, extract_stubs
@@ -27,10 +29,10 @@ from pipeline.stages.generate import (
 )
 from pipeline.stages.generate.problems import REPLY_UNUSABLE, ReplyProblems
 from pipeline.stages.inject import InjectOptions, inject_bodies
-from pipeline.stages.store import ArtifactStore
+from pipeline.stages.store import ArtifactStore, check_path
 from pipeline.stages.validate import ValidateOptions, validate_bodies
 
-from .base import Processor, Routed
+from .base import Measured, Processor, Routed
 from .offload import run_stage_work
 
 
@@ -54,6 +56,7 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
                 code="SOURCE_TOO_LARGE",
             )
         _check_output_path(record.output_path)
+        check_path(self.settings.store_root, record.output_path)  # the store's own rules
         options = ExtractOptions(
             markers=record.stub_markers or list(self.settings.stub_markers),
             skip_bodiless=self.settings.skip_bodiless,
@@ -63,6 +66,10 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
             partial(extract_stubs, record.source, options, path=record.output_path),
         )
         return StubsExtracted(**_carry(record), request=record, extraction=extraction)
+
+    def measured(self, record: GenerationRequest, result: Record) -> Measured:
+        assert isinstance(result, StubsExtracted)
+        return Measured(stubs=len(result.extraction.stubs))
 
 
 class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
@@ -119,7 +126,9 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
         """The stubs with unusable replies to ``repairs``; ``REPLY_UNUSABLE`` when out of
         attempts."""
         if record.attempt < self.settings.max_attempts:
-            return _repair(record, problems.findings, bodies)
+            routed = _repair(record, problems.findings, bodies)
+            paid = Measured(self.stub_count(record), Usage.of_details(problems.details))
+            return replace(routed, measured=paid)  # every call, the unusable replies' too
         shown = "; ".join(
             f"{f.qualified_name}: {f.code} {f.message}" for f in problems.findings[:3]
         )
@@ -134,6 +143,13 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
 
     def stub_count(self, record: StubsExtracted) -> int:
         return len(record.extraction.stubs)
+
+    def measured(self, record: StubsExtracted, result: Record) -> Measured:
+        """Only the bodies made in this attempt count: a body kept from an earlier one rides
+        along unchanged and was counted when it was made."""
+        assert isinstance(result, CodeGenerated)
+        fresh = [body for body in result.bodies if body not in record.previous_bodies]
+        return Measured(stubs=self.stub_count(record), usage=Usage.of_bodies(fresh))
 
     async def aclose(self) -> None:
         for generator in self.generators.values():
@@ -256,7 +272,10 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
 
     async def process(self, record: CodeInjected) -> FileStored:
         artifact = self.store.write(
-            record.request.output_path, record.source, request_id=record.request_id
+            record.request.output_path,
+            record.source,
+            request_id=record.request_id,
+            request_sha256=record.request.fingerprint(),
         )
         return FileStored(
             **_carry(record),
@@ -267,7 +286,7 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
         )
 
     def already_delivered(self, record: CodeInjected) -> bool:
-        return self.store.delivered(record.request_id)
+        return self.store.delivered(record.request_id, record.request.fingerprint())
 
     def delivered(self, result: FileStored) -> None:
         self.store.mark_delivered(result.request_id)
@@ -277,9 +296,10 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
 
 
 def _check_output_path(output_path: str) -> None:
-    """Refuse paths that can never be inside the store root before any work is spent."""
+    """A request names a path relative to the store root, without ``..``: stricter than the
+    store, which also takes absolute paths inside its root (for its own callers)."""
     path = PurePosixPath(output_path.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts or "\x00" in output_path:
+    if path.is_absolute() or ".." in path.parts:
         raise StageError(
             f"the output path {output_path!r} must be relative to the store root, "
             "without '..' components",

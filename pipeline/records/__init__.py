@@ -3,7 +3,7 @@
 from pipeline.records.base import SCHEMA_VERSION, Record, new_request_id, utcnow
 from pipeline.records.codec import DecodeError, decode, encode
 from pipeline.records.intents import AlertRaised, Intent, IntentType, MetricsRecorded
-from pipeline.records.metrics import MetricsEvent, Outcome
+from pipeline.records.metrics import MetricsEvent, Outcome, Usage
 from pipeline.records.stages import (
     CodeGenerated,
     CodeInjected,
@@ -31,6 +31,7 @@ __all__ = [
     "Record",
     "RequestFailed",
     "StubsExtracted",
+    "Usage",
     "decode",
     "encode",
     "new_request_id",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import datetime
 from typing import Any, Literal
 
@@ -35,6 +37,12 @@ class GenerationRequest(Record):
     )
     strict: bool = Field(default=False, description="Validation warnings count as errors.")
     metadata: dict[str, str] = Field(default_factory=dict)
+
+    def fingerprint(self) -> str:
+        """sha256 of what is asked, not of the id nor the timestamps: a redelivered request
+        has the same, a new request that reuses the id has another."""
+        asked = self.model_dump(mode="json", exclude=set(Record.model_fields))
+        return hashlib.sha256(json.dumps(asked, sort_keys=True).encode()).hexdigest()
 
 
 class StubsExtracted(Record):

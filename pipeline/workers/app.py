@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import threading
 import time
-from collections.abc import Callable
+import warnings
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 import faust
 import mode.loop
+from faust.exceptions import AlreadyConfiguredWarning
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.connection import ssl_context_for
@@ -32,7 +36,8 @@ log = logging.getLogger(__name__)
 
 # Topics a stage may route a record to besides its usual output.
 ROUTED_OUTPUTS: dict[str, tuple[str, ...]] = {"generate": ("repairs",), "validate": ("repairs",)}
-DRAIN_SECONDS = 30.0
+EXIT_STOP_TIMEOUT = 3
+"""A worker's exit status when it did not stop within ``Settings.stop_deadline``."""
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
@@ -67,9 +72,56 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     return options
 
 
-def new_app(app_id: str, settings: Settings, **options: Any) -> faust.App:
+class DrainingApp(faust.App):
+    """A Faust app that, when it stops, first runs its ``drains`` (each bounded by its own
+    timeout), while its consumer and agents still run."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.drains: list[Callable[[], Awaitable[None]]] = []
+
+    async def on_stop(self) -> None:
+        for drain in self.drains:
+            await drain()
+        await super().on_stop()
+
+
+class BoundedWorker(faust.Worker):
+    """A Faust worker that exits within ``stop_deadline`` seconds of being told to stop
+    (SIGTERM, SIGINT), whether or not the broker answers: past it, the process exits with
+    ``EXIT_STOP_TIMEOUT``; what it had not committed is redelivered to the next owner."""
+
+    def __init__(self, *args: Any, stop_deadline: float, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.stop_deadline = stop_deadline
+
+    async def on_stop(self) -> None:
+        exit_after(self.stop_deadline)
+        await super().on_stop()
+
+
+def exit_after(seconds: float) -> threading.Timer:
+    """Exit the process in ``seconds`` unless it has ended by then."""
+
+    def give_up() -> None:
+        log.error(
+            "the worker did not stop within %g s (CODEGEN_DRAIN_SECONDS and a margin): "
+            "exiting now; what it had not committed is redelivered",
+            seconds,
+        )
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        os._exit(EXIT_STOP_TIMEOUT)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def new_app(app_id: str, settings: Settings, **options: Any) -> DrainingApp:
     """A Faust app of the project: shared options (``options`` override them), our consumer."""
-    app = faust.App(app_id, **{**faust_options(settings), **options})
+    app = DrainingApp(app_id, **{**faust_options(settings), **options})
     use_pipeline_consumer(app)
     return app
 
@@ -136,15 +188,40 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
         # its partition (see OrderedAcks); the consumer flushes the producer, then commits.
         done()
 
+    stopping = asyncio.Event()
+
     async def process(stream: faust.StreamT[bytes]) -> None:
         try:
             manual_acks: faust.StreamT[bytes] = stream.noack()  # type: ignore[attr-defined]
             async for event in manual_acks.events():
-                done = acks.track(event.message.tp, event.ack)
-                await in_flight.start(handle(event, done))
+                if not stopping.is_set():  # else left unacked: redelivered to the next owner
+                    done = acks.track(event.message.tp, event.ack)
+                    await in_flight.start(handle(event, done))
+                del event  # no reference kept: an unfinished record can be handed back
         finally:
-            await in_flight.drain(DRAIN_SECONDS)
+            await drain()
 
+    async def drain() -> None:
+        """Take no more records; let those in flight finish for up to CODEGEN_DRAIN_SECONDS;
+        hand back the rest: never acked, they stay uncommitted and are redelivered. Faust's
+        own wait for every record to be acked (``stream_wait_empty``, unbounded) is turned
+        off once this drain is over; it still commits what was acked."""
+        stopping.set()
+        await in_flight.drain(settings.drain_seconds)
+        unfinished = acks.forget()
+        with warnings.catch_warnings():  # "reconfiguring late": read only when stopping
+            warnings.simplefilter("ignore", AlreadyConfiguredWarning)
+            app.conf.stream_wait_empty = False
+        if unfinished:
+            log.warning(
+                "%s: %d record(s) not done after %g s (CODEGEN_DRAIN_SECONDS, or behind one "
+                "that is not) are left uncommitted and will be redelivered",
+                stage,
+                unfinished,
+                settings.drain_seconds,
+            )
+
+    app.drains.append(drain)
     app.agent(source, name=f"{prefix}{stage}.agent")(process)
 
     async def close_processor(sender: Any, *args: Any, signal: Any = None, **kw: Any) -> None:
@@ -187,7 +264,12 @@ def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) ->
     if settings.prometheus_port:
         serve_prometheus(settings.prometheus_port)
     app = create_worker_app(name, settings)
-    worker = faust.Worker(app, loglevel=loglevel or settings.worker_log_level, quiet=True)
+    worker = BoundedWorker(
+        app,
+        loglevel=loglevel or settings.worker_log_level,
+        quiet=True,
+        stop_deadline=settings.stop_deadline,
+    )
     # The spinner litters logs with cursor escapes and turns the root logger to DEBUG, which
     # costs every library's debug records on the hot path.
     worker.spinner = None

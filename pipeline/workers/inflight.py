@@ -80,6 +80,12 @@ class OrderedAcks:
 
         return done
 
+    def forget(self) -> int:
+        """Drop every record not acked yet (they stay uncommitted); return how many."""
+        count = len(self)
+        self._waiting.clear()
+        return count
+
     def _release(self, partition: Hashable) -> None:
         queue = self._waiting.get(partition)
         while queue and queue[0].finished:

@@ -6,11 +6,12 @@ is unit-tested without a broker.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
 
@@ -30,6 +31,7 @@ from pipeline.records import (
     Outcome,
     Record,
     RequestFailed,
+    Usage,
     decode,
     encode,
     utcnow,
@@ -39,6 +41,7 @@ from pipeline.settings import Settings
 log = logging.getLogger(__name__)
 
 MAX_DEAD_LETTER_PAYLOAD = 256 * 1024
+MAX_REQUEST_ID = 200  # characters, as the records' ``request_id`` allows
 # JSON overhead on top of the source limit: bodies, stubs and context ride along.
 RECORD_SIZE_FACTOR = 4
 
@@ -67,9 +70,11 @@ class StageRunner:
             record = decode(self.processor.input_model, value, max_bytes=self.max_record_bytes)
         except DecodeError as exc:
             return self._undecodable(key, value, origin, exc, started)
-        key_id = _request_id_from_key(key)
-        if key_id and "request_id" not in record.model_fields_set:
+        if key and "request_id" not in record.model_fields_set:
             # A hand-written request (kcat -k ID) may carry its id only as the key.
+            key_id = _request_id_from_key(key)
+            if key_id is None:
+                return self._unusable_key(key, value, origin, started)
             record = record.model_copy(update={"request_id": key_id})
         if self.processor.already_delivered(record):
             log.info("%s: request %s was delivered before; not again", origin, record.request_id)
@@ -77,7 +82,9 @@ class StageRunner:
         attempts = 0
         try:
             async for attempt in AsyncRetrying(
-                retry=retry_if_not_exception_type(StageError),
+                # A cancelled record (a drain's bound passed) is handed back, not retried:
+                # tenacity would otherwise catch the CancelledError like any error.
+                retry=retry_if_not_exception_type((StageError, asyncio.CancelledError)),
                 stop=stop_after_attempt(self.settings.processing_retries),
                 wait=wait_exponential(multiplier=0.1, max=2.0),
                 reraise=True,
@@ -103,11 +110,17 @@ class StageRunner:
             topic, produced, outcome = result.topic, result.record, Outcome.RETRY
         else:
             topic, produced, outcome = self.output_topic, result, Outcome.OK
+        measured = (
+            result.measured
+            if isinstance(result, Routed) and result.measured
+            else self.processor.measured(record, produced)
+        )
         metrics = self._metrics(
             record,
             outcome,
             started,
-            stubs=self.processor.stub_count(record),
+            stubs=measured.stubs,
+            usage=measured.usage,
             terminal=self.terminal and outcome is Outcome.OK,
         )
         on_delivered = (
@@ -126,7 +139,7 @@ class StageRunner:
         exc: DecodeError,
         started: float,
     ) -> list[Outgoing]:
-        request_id = _request_id_from_key(key) or f"undecodable:{origin}"
+        request_id = shown_key(key) if key else f"undecodable:{origin}"
         payload, encoding = _dead_letter_payload(value)
         failed = RequestFailed(
             request_id=request_id,
@@ -139,10 +152,34 @@ class StageRunner:
             payload_encoding=encoding,
         )
         log.warning("%s: %s (%s)", origin, exc.message, exc.code)
-        return [
-            Outgoing("failed", request_id.encode(), encode(failed)),
-            self._metric(request_id, failed.submitted_at, Outcome.FAILED, started, exc.code),
-        ]
+        return self._dead_letter(key or request_id.encode(), failed, started)
+
+    def _unusable_key(
+        self, key: bytes, value: bytes | None, origin: str, started: float
+    ) -> list[Outgoing]:
+        """The record has no id and its key cannot be one: refused, keyed by that key, so
+        the sender finds the answer where it looks."""
+        payload, encoding = _dead_letter_payload(value)
+        failed = RequestFailed(
+            request_id=shown_key(key),
+            submitted_at=utcnow(),
+            stage=self.stage,
+            error_code="INVALID_REQUEST_ID",
+            message=f"{self.stage}: the record has no request_id and its Kafka key cannot be one "
+            f"({_key_problem(key)}); a request id is 1 to {MAX_REQUEST_ID} printable "
+            "characters, in the key or in the record's request_id",
+            details={"origin": origin, "key_bytes": len(key)},
+            payload=payload,
+            payload_encoding=encoding,
+        )
+        log.warning("%s: %s (INVALID_REQUEST_ID)", origin, failed.message)
+        return self._dead_letter(key, failed, started)
+
+    def _dead_letter(self, key: bytes, failed: RequestFailed, started: float) -> list[Outgoing]:
+        metric = self._metric(
+            failed.request_id, failed.submitted_at, Outcome.FAILED, started, failed.error_code
+        )
+        return [Outgoing("failed", key, encode(failed)), replace(metric, key=key)]
 
     def _failed(
         self,
@@ -168,7 +205,14 @@ class StageRunner:
         )
         return [
             Outgoing("failed", record.request_id.encode(), encode(failed)),
-            self._metrics(record, Outcome.FAILED, started, error_code=code, terminal=True),
+            self._metrics(
+                record,
+                Outcome.FAILED,
+                started,
+                error_code=code,
+                usage=Usage.of_details(details),  # calls paid for before the failure
+                terminal=True,
+            ),
         ]
 
     # -- metrics ------------------------------------------------------------------------
@@ -181,6 +225,7 @@ class StageRunner:
         *,
         error_code: str | None = None,
         stubs: int = 0,
+        usage: Usage | None = None,
         terminal: bool = False,
     ) -> Outgoing:
         return self._metric(
@@ -190,6 +235,7 @@ class StageRunner:
             started,
             error_code,
             stubs=stubs,
+            usage=usage,
             terminal=terminal,
             attempt=self.processor.attempt(record),
         )
@@ -203,6 +249,7 @@ class StageRunner:
         error_code: str | None,
         *,
         stubs: int = 0,
+        usage: Usage | None = None,
         terminal: bool = True,
         attempt: int = 1,
     ) -> Outgoing:
@@ -217,6 +264,7 @@ class StageRunner:
             error_code=error_code,
             stubs=stubs,
             attempt=attempt,
+            **(usage or Usage()).fields(),
             end_to_end_ms=(
                 max((now - submitted_at).total_seconds() * 1000, 0.0) if terminal else None
             ),
@@ -231,7 +279,23 @@ def _request_id_from_key(key: bytes | None) -> str | None:
         text = key.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    return text if 0 < len(text) <= 200 and text.isprintable() else None
+    return text if 0 < len(text) <= MAX_REQUEST_ID and text.isprintable() else None
+
+
+def shown_key(key: bytes) -> str:
+    """The key as a request id: decoded with replacements, cut to fit with a "…"."""
+    text = key.decode("utf-8", "replace")
+    return text if len(text) <= MAX_REQUEST_ID else text[: MAX_REQUEST_ID - 1] + "…"
+
+
+def _key_problem(key: bytes) -> str:
+    try:
+        text = key.decode("utf-8")
+    except UnicodeDecodeError:
+        return "it is not UTF-8"
+    if len(text) > MAX_REQUEST_ID:
+        return f"it is {len(text)} characters long"
+    return "it holds characters that are not printable"
 
 
 def _dead_letter_payload(value: bytes | None) -> tuple[str | None, Any]:

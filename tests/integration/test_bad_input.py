@@ -23,11 +23,14 @@ from pipeline.stages.inject import inject_bodies
 from pipeline.workers.runner import RECORD_SIZE_FACTOR
 from pipeline.workers.supervisor import Supervisor
 from tests.fixtures import EXAMPLES
+from tests.integration.test_generation import read_topic
 
 pytestmark = pytest.mark.integration
 
 RESULT_TIMEOUT = 240.0
 MAX_SOURCE_BYTES = 40_000  # given to the workers as CODEGEN_MAX_SOURCE_BYTES
+LONG_KEY = "long-key-" + "k" * 300  # too long for a request id
+LONG_KEY_SHOWN = LONG_KEY[:199] + "…"  # the id the failed record shows
 
 
 def example(name: str, request_id: str, output_path: str, **changes: Any) -> GenerationRequest:
@@ -92,6 +95,9 @@ async def test_bad_requests_end_on_failed_and_the_workers_keep_running(
         "bad-dot-dot": inventory.model_copy(update={"output_path": "../escape.py"}),
         "bad-absolute": inventory.model_copy(update={"output_path": str(outside / "abs.py")}),
         "bad-symlink": inventory.model_copy(update={"output_path": "escape/inventory.py"}),
+        # refused by the store's rules, checked at extract before any generation
+        "bad-backslash": inventory.model_copy(update={"output_path": "pkg\\inventory.py"}),
+        "bad-too-long": inventory.model_copy(update={"output_path": "/".join(["d" * 250] * 17)}),
     }
     huge = GenerationRequest(
         request_id="bad-record-too-large", source="#" * (5 * MAX_SOURCE_BYTES), output_path="h.py"
@@ -122,6 +128,9 @@ async def test_bad_requests_end_on_failed_and_the_workers_keep_running(
         "bad-dot-dot": ("extract", "PATH_OUTSIDE_ROOT", "'../escape.py'"),
         "bad-absolute": ("extract", "PATH_OUTSIDE_ROOT", "relative to the store root"),
         "bad-symlink": ("store", "PATH_OUTSIDE_ROOT", "outside the store root"),
+        "bad-backslash": ("extract", "INVALID_PATH", "backslash"),
+        "bad-too-long": ("extract", "INVALID_PATH", "PATH_MAX"),
+        LONG_KEY_SHOWN: ("extract", "INVALID_REQUEST_ID", f"{len(LONG_KEY)} characters long"),
     }
 
     await client.submit(inventory)
@@ -131,6 +140,10 @@ async def test_bad_requests_end_on_failed_and_the_workers_keep_running(
         requests_topic = topic_name("requests", settings.topic_prefix)
         for request_id, value in raw.items():
             await producer.send_and_wait(requests_topic, value, key=request_id.encode())
+        hand_written = {"source": inventory.source, "output_path": "long-key.py"}
+        await producer.send_and_wait(
+            requests_topic, json.dumps(hand_written).encode(), key=LONG_KEY.encode()
+        )
     finally:
         await producer.stop()
     for request_id, request in modelled.items():
@@ -160,3 +173,39 @@ async def test_bad_requests_end_on_failed_and_the_workers_keep_running(
     assert list(outside.iterdir()) == [], "nothing was written outside the store root"
     assert not (tmp_path / "escape.py").exists()
     assert not workers.exited(), "no worker process exited"
+
+
+async def test_a_reused_request_id_is_refused_and_a_redelivery_stays_silent(
+    pipeline_settings: Settings,
+    workers_factory: Callable[..., Supervisor],
+    client_factory: Callable[[Settings], Any],
+) -> None:
+    settings = pipeline_settings
+    workers = workers_factory(settings)
+    first = example("inventory.py", "reused", "reuse/inventory.py")
+    client: PipelineClient = await client_factory(settings)
+    stored = await client.submit_and_wait(first, timeout=RESULT_TIMEOUT)
+    assert isinstance(stored, FileStored), stored
+
+    # The same record again (a redelivery), then another request under the same id. One key,
+    # one partition: once the second is answered, the first has been handled.
+    producer = AIOKafkaProducer(**aiokafka_options(settings))
+    await producer.start()
+    try:
+        requests_topic = topic_name("requests", settings.topic_prefix)
+        await producer.send_and_wait(requests_topic, encode(first), key=b"reused")
+    finally:
+        await producer.stop()
+    other = example("rate_limiter.py", "reused", "reuse/rate_limiter.py")
+    late: PipelineClient = await client_factory(settings)  # sees only what comes from now on
+    failed = await late.submit_and_wait(other, timeout=RESULT_TIMEOUT)
+    assert isinstance(failed, RequestFailed), failed
+    assert (failed.stage, failed.error_code) == ("store", "DUPLICATE_REQUEST_ID")
+    assert "reuse/inventory.py" in failed.message
+    assert not (settings.store_root / "reuse" / "rate_limiter.py").exists()
+
+    stored_ids = [r.request_id for r in await read_topic(settings, "stored")]
+    failed_records = [r for r in await read_topic(settings, "failed") if r.request_id == "reused"]
+    assert stored_ids.count("reused") == 1, "the redelivery emitted nothing"
+    assert [r.error_code for r in failed_records] == ["DUPLICATE_REQUEST_ID"]
+    assert not workers.exited()

@@ -12,7 +12,6 @@ import os
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -27,7 +26,7 @@ from pipeline.records import GenerationRequest, encode
 from pipeline.settings import Settings
 from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
-from tests.fixtures import EXAMPLES, ROOT, settings_env
+from tests.fixtures import EXAMPLES, settings_env
 from tests.support.results import read_terminal
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
@@ -35,20 +34,6 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 REQUESTS = int(os.environ.get("CODEGEN_CHAOS_REQUESTS", "2000"))
 KILLS = int(os.environ.get("CODEGEN_CHAOS_KILLS", "6"))
 RESULT_TIMEOUT = float(os.environ.get("CODEGEN_CHAOS_TIMEOUT", "600"))
-
-
-@pytest.fixture
-def chaos_broker(tmp_path: Path) -> Iterator[LocalBroker]:
-    """A broker of this test's own: the test restarts it."""
-    broker = LocalBroker(
-        tmp_path / "kafka",
-        port=free_port(),
-        controller_port=free_port(),
-        jars_dir=ROOT / ".kafka" / "libs",
-    )
-    broker.start(timeout=180)
-    yield broker
-    broker.stop()
 
 
 async def produce_all(settings: Settings, requests: list[GenerationRequest]) -> None:
@@ -98,10 +83,10 @@ async def reduced_successes(settings: Settings) -> int | None:
 
 
 async def test_kill_workers_and_restart_the_broker_lose_nothing(
-    chaos_broker: LocalBroker, tmp_path: Path
+    own_broker: LocalBroker, tmp_path: Path
 ) -> None:
     settings = Settings(
-        bootstrap_servers=chaos_broker.bootstrap,
+        bootstrap_servers=own_broker.bootstrap,
         topic_prefix="chaos.",
         store_root=tmp_path / "store",
         state_dir=tmp_path / "state",
@@ -136,9 +121,9 @@ async def test_kill_workers_and_restart_the_broker_lose_nothing(
             supervisor.replace(victim)
             kills[victim.stage] += 1
             if round_ == KILLS // 2:
-                chaos_broker.stop()
+                own_broker.stop()
                 await asyncio.sleep(2)
-                await asyncio.to_thread(chaos_broker.start, timeout=180)
+                await asyncio.to_thread(own_broker.start, timeout=180)
                 broker_restarts += 1
         while not producing.done():
             supervisor.respawn_exited()

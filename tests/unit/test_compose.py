@@ -11,6 +11,7 @@ import pytest
 import yaml
 
 from pipeline.catalogue import STAGES, WORKERS
+from pipeline.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
@@ -40,3 +41,11 @@ def test_docker_compose_config_accepts_the_file() -> None:
     assert result.returncode == 0, result.stderr
     services = json.loads(result.stdout)["services"]
     assert set(STAGES) <= services.keys()
+
+
+def test_compose_waits_longer_than_a_worker_takes_to_stop() -> None:
+    anchor = yaml.safe_load(COMPOSE.read_text())["x-worker"]
+    grace = anchor["stop_grace_period"]
+    assert grace.endswith("s")
+    drain = float(anchor["environment"].get("CODEGEN_DRAIN_SECONDS", Settings().drain_seconds))
+    assert float(grace[:-1]) > Settings(_env_file=None, drain_seconds=drain).stop_deadline

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import ClassVar
 
@@ -163,3 +164,67 @@ async def test_a_result_reports_its_delivery_and_its_metrics_do_not() -> None:
 async def test_failures_report_no_delivery() -> None:
     stage, _ = runner(StageError("no", code="BAD"))
     assert all(o.on_delivered is None for o in await stage.handle(b"r-1", encode(REQUEST), "o"))
+
+
+HAND_WRITTEN = json.dumps({"source": "x = 1\n", "output_path": "x.py"}).encode()
+
+
+@pytest.mark.parametrize(
+    ("key", "problem"),
+    [(b"k" * 300, "300 characters long"), (b"\xff\xfe-id", "not UTF-8"), (b"a\nb", "printable")],
+)
+async def test_a_key_that_cannot_be_a_request_id_is_refused_under_that_key(
+    key: bytes, problem: str
+) -> None:
+    stage, processor = runner()
+    out = await stage.handle(key, HAND_WRITTEN, "requests[0]@5")
+    assert [o.topic for o in out] == ["failed", "metrics"]
+    assert [o.key for o in out] == [key, key], "keyed by what was sent"
+    failed = decode(RequestFailed, out[0].value)
+    assert failed.error_code == "INVALID_REQUEST_ID"
+    assert problem in failed.message
+    assert len(failed.request_id) <= 200
+    assert failed.payload == HAND_WRITTEN.decode()
+    assert processor.calls == 0
+
+
+async def test_a_long_key_shows_its_start_in_the_failed_record() -> None:
+    stage, _ = runner()
+    out = await stage.handle(b"k" * 300, HAND_WRITTEN, "requests[0]@5")
+    assert decode(RequestFailed, out[0].value).request_id == "k" * 199 + "…"
+    assert decode(MetricsEvent, out[1].value).request_id == "k" * 199 + "…"
+
+
+async def test_a_record_with_its_own_id_needs_no_usable_key() -> None:
+    stage, _ = runner()
+    out = await stage.handle(b"k" * 300, encode(REQUEST), "requests[0]@5")
+    assert [o.topic for o in out] == ["stubs", "metrics"]
+    assert decode(StubsExtracted, out[0].value).request_id == "r-1"
+
+
+async def test_an_undecodable_record_is_refused_under_its_key_even_a_long_one() -> None:
+    stage, _ = runner()
+    out = await stage.handle(b"k" * 300, b"not json", "requests[0]@5")
+    assert [o.key for o in out] == [b"k" * 300] * 2
+    assert decode(RequestFailed, out[0].value).error_code == "NOT_JSON"
+
+
+class Hanging(ScriptedExtract):
+    async def process(self, record: GenerationRequest) -> StubsExtracted:
+        self.calls += 1
+        await asyncio.sleep(60)
+        raise AssertionError("not reached")
+
+
+async def test_a_cancelled_record_is_neither_retried_nor_failed() -> None:
+    processor = Hanging([])
+    task = asyncio.ensure_future(
+        StageRunner(processor, Settings(processing_retries=3)).handle(
+            b"r-1", encode(REQUEST), "x[0]@0"
+        )
+    )
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert processor.calls == 1

@@ -176,7 +176,12 @@ class Completion:
 
 
 class UnusableAnswer(TransientCallError):
-    """HTTP 2xx with an answer that cannot be read (not JSON, no choice...): retried."""
+    """HTTP 2xx with an answer that cannot be read (not JSON, no choice...): retried.
+    ``spent``: the model and tokens the answer reported, when it did."""
+
+    def __init__(self, reason: str, spent: dict[str, Any] | None = None) -> None:
+        super().__init__(reason)
+        self.spent = spent or {}
 
 
 class EmptyAnswer(TransientCallError):
@@ -264,6 +269,7 @@ class ChatCompletionsClient:
                     code=BAD_LLM_RESPONSE,
                     endpoint=self.config.endpoint,
                     attempts=self.retry.attempts,
+                    **error.spent,
                 ) from None
             except TransientCallError as error:
                 if budget.left > 0 and self.breaker.state is not CircuitState.CLOSED:
@@ -349,28 +355,27 @@ class ChatCompletionsClient:
 
     def _completion(self, response: httpx.Response) -> Completion:
         payload = self._payload(response)
+        # An unusable answer may still have been paid for: its errors carry the usage.
+        spent = _reported_usage(payload)
         if "error" in payload and not payload.get("choices"):
-            raise self._bad_response(f"an error came with HTTP 200: {_message_of(payload)}")
+            raise self._bad_response(
+                f"an error came with HTTP 200: {_message_of(payload)}", **spent
+            )
         choices = payload.get("choices")
         if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
-            raise self._bad_response("there is no choice in the answer")
+            raise self._bad_response("there is no choice in the answer", **spent)
         choice = choices[0]
         message = choice.get("message")
         if not isinstance(message, dict):
-            raise self._bad_response("the first choice has no message")
-        usage = payload.get("usage") if isinstance(payload.get("usage"), dict) else {}
-        assert isinstance(usage, dict)
-        model = payload.get("model")
+            raise self._bad_response("the first choice has no message", **spent)
         refusal = message.get("refusal")
         content, reasoning = _answer_of(message)
         completion = Completion(
             content=content,
             finish_reason=_str_or_none(choice.get("finish_reason")),
-            model=model if isinstance(model, str) and model else None,
-            prompt_tokens=_count(usage.get("prompt_tokens")),
-            completion_tokens=_count(usage.get("completion_tokens")),
             refusal=refusal if isinstance(refusal, str) and refusal else None,
             reasoning=reasoning or None,
+            **spent,
         )
         empty = not (content or "").strip() and completion.refusal is None
         if empty and completion.finish_reason not in ("length", "content_filter"):
@@ -398,8 +403,8 @@ class ChatCompletionsClient:
             raise self._bad_response(f"an event in the stream is not JSON: {excerpt!r}")
         return _folded_stream(events, self._bad_response)
 
-    def _bad_response(self, reason: str) -> UnusableAnswer:
-        return UnusableAnswer(reason)
+    def _bad_response(self, reason: str, **spent: Any) -> UnusableAnswer:
+        return UnusableAnswer(reason, spent)
 
     def _redact(self, text: str) -> str:
         key = self.config.api_key.get_secret_value() if self.config.api_key else ""
@@ -507,7 +512,17 @@ class OpenAIGenerator(Generator):
     ) -> GeneratedBody:
         name = stub.qualified_name
         messages = self.messages(stub, task, context)
-        completion = await self.client.complete(messages, label=name)
+        try:
+            completion = await self.client.complete(messages, label=name)
+        except GenerateError as error:
+            if "prompt_tokens" in error.details:  # an unusable answer that was paid for
+                paid = Completion(None, None, **_reported_usage(error.details))
+                error.details.update(
+                    qualified_name=name,
+                    model=paid.model or self.config.model,
+                    cost_usd=self.cost(paid),
+                )
+            raise
         model = completion.model or self.config.model
         cost = self.cost(completion)
         try:
@@ -515,6 +530,7 @@ class OpenAIGenerator(Generator):
         except GenerateError as error:
             error.details.update(
                 qualified_name=name,
+                model=model,
                 prompt_tokens=completion.prompt_tokens,
                 completion_tokens=completion.completion_tokens,
                 cost_usd=cost,
@@ -630,8 +646,10 @@ def _combined(
 def _usage(
     failures: list[tuple[str, GenerateError]], bodies: list[GeneratedBody]
 ) -> dict[str, Any]:
-    """Tokens and cost of every call, the failed ones included."""
+    """Model, tokens and cost of every call, the failed ones included."""
+    models = [b.model for b in bodies] + [e.details.get("model") for _, e in failures]
     return {
+        "model": next((m for m in models if m), None),
         "prompt_tokens": sum(b.prompt_tokens for b in bodies)
         + sum(int(e.details.get("prompt_tokens", 0)) for _, e in failures),
         "completion_tokens": sum(b.completion_tokens for b in bodies)
@@ -810,3 +828,16 @@ def _str_or_none(value: object) -> str | None:
 
 def _count(value: object) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _reported_usage(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """``model``, ``prompt_tokens`` and ``completion_tokens`` of an answer: from its
+    ``usage`` object, or from the same keys at the top (a failure's details)."""
+    usage = payload.get("usage")
+    counts = usage if isinstance(usage, dict) else payload
+    model = payload.get("model")
+    return {
+        "model": model if isinstance(model, str) and model else None,
+        "prompt_tokens": _count(counts.get("prompt_tokens")),
+        "completion_tokens": _count(counts.get("completion_tokens")),
+    }

@@ -11,6 +11,7 @@ INVALID_PATH = "INVALID_PATH"
 FILE_EXISTS = "FILE_EXISTS"
 STORE_IO_ERROR = "STORE_IO_ERROR"
 INVALID_CONTENT = "INVALID_CONTENT"
+DUPLICATE_REQUEST_ID = "DUPLICATE_REQUEST_ID"
 
 
 class StoreError(StageError):
@@ -21,6 +22,7 @@ class StoreError(StageError):
     * ``FILE_EXISTS`` - policy ``error`` and a file with different content is already there.
     * ``STORE_IO_ERROR`` - the operating system refused (the errno text is in the message).
     * ``INVALID_CONTENT`` - text content that cannot be encoded as UTF-8.
+    * ``DUPLICATE_REQUEST_ID`` - the id was stored before for a different request.
     """
 
     code = STORE_IO_ERROR

@@ -2,10 +2,11 @@
 
 One small JSON file per request id, ``<root>/.codegen/requests/<sha256(id)>.json``,
 written atomically like any artifact. It records which requested path the
-request wrote, where the bytes ended up (which differs under ``keep-both``)
-and their sha256. Once the request's result record has reached Kafka, an empty
-``<sha256(id)>.delivered`` beside it says so: a redelivered request is then recognised and
-its result not emitted a second time.
+request wrote, where the bytes ended up (which differs under ``keep-both``),
+their sha256 and the request's fingerprint (``GenerationRequest.fingerprint``). Once the
+request's result record has reached Kafka, an empty ``<sha256(id)>.delivered`` beside it
+says so: a redelivered request is then recognised and its result not emitted a second time,
+while another request that reuses the id is told so (``DUPLICATE_REQUEST_ID``).
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ class LedgerEntry:
     relative_path: str
     sha256: str
     size: int
+    # None in entries written before requests were fingerprinted.
+    request_sha256: str | None = None
 
     def to_json(self) -> bytes:
         return json.dumps(
@@ -39,6 +42,7 @@ class LedgerEntry:
                 "relative_path": self.relative_path,
                 "sha256": self.sha256,
                 "bytes": self.size,
+                "request_sha256": self.request_sha256,
             },
             indent=2,
             sort_keys=True,
@@ -54,11 +58,14 @@ class LedgerEntry:
                 relative_path=data["relative_path"],
                 sha256=data["sha256"],
                 size=data["bytes"],
+                request_sha256=data.get("request_sha256"),
             )
         except (ValueError, TypeError, KeyError):
             return None
         fields = (entry.request_id, entry.requested_path, entry.relative_path, entry.sha256)
         if not all(isinstance(value, str) for value in fields) or not isinstance(entry.size, int):
+            return None
+        if not isinstance(entry.request_sha256, str | None):
             return None
         return entry
 

@@ -10,6 +10,7 @@ component by component with ``O_NOFOLLOW``.
 from __future__ import annotations
 
 import os
+import posixpath
 import stat
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -20,6 +21,8 @@ from pipeline.stages.store.errors import INVALID_PATH, PATH_OUTSIDE_ROOT, StoreE
 RESERVED_DIR = ".codegen"
 
 NAME_MAX = 255
+#: Used where the platform does not say (``os.pathconf``); Linux's value.
+DEFAULT_PATH_MAX = 4096
 
 
 @dataclass(frozen=True)
@@ -58,13 +61,8 @@ def locate(root: Path, requested: str, *, allow_reserved: bool = False) -> Locat
 
     Raises :class:`StoreError` with ``PATH_OUTSIDE_ROOT`` or ``INVALID_PATH``.
     """
-    _check_text(requested)
+    candidate = check_path(root, requested, allow_reserved=allow_reserved)
     base = real_root(root)
-    if os.path.isabs(requested):
-        candidate = requested
-    else:
-        _check_lexical_depth(requested, base)
-        candidate = os.path.join(base, requested)
     resolved = Path(os.path.realpath(candidate))
 
     if resolved == base:
@@ -81,15 +79,72 @@ def locate(root: Path, requested: str, *, allow_reserved: bool = False) -> Locat
             root=str(base),
         )
     parts = resolved.relative_to(base).parts
-    if not allow_reserved and parts[0].casefold() == RESERVED_DIR:
+    if not allow_reserved:
+        _check_reserved(parts, requested)
+    location = Location(base, parts)
+    _check_existing(location, requested)
+    return location
+
+
+def check_path(root: Path, requested: str, *, allow_reserved: bool = False) -> str:
+    """Every rule on a requested path that needs no look at what is on disk: the text (no NUL
+    byte, no backslash, encodable, names a file), no ``..`` climbing out of the root, not in
+    the reserved directory, each component at most ``NAME_MAX`` bytes and the whole path
+    below the root within the platform's ``PATH_MAX``. Returns the path joined to the root.
+
+    The extract stage calls it before any work is spent, ``locate`` before every write:
+    one set of rules. Raises :class:`StoreError` (``INVALID_PATH``, ``PATH_OUTSIDE_ROOT``).
+    """
+    _check_text(requested)
+    base = real_root(root)
+    if os.path.isabs(requested):
+        candidate = requested
+    else:
+        _check_lexical_depth(requested, base)
+        if not allow_reserved:
+            _check_reserved(PurePosixPath(posixpath.normpath(requested)).parts, requested)
+        candidate = os.path.join(base, requested)
+    _check_lengths(requested, candidate, base)
+    return candidate
+
+
+def _check_reserved(parts: tuple[str, ...], requested: str) -> None:
+    if parts and parts[0].casefold() == RESERVED_DIR:
         raise StoreError(
             code=INVALID_PATH,
             message=f"{requested!r} is inside {RESERVED_DIR}/, which the store reserves for itself",
             path=requested,
         )
-    location = Location(base, parts)
-    _check_existing(location, requested)
-    return location
+
+
+def _check_lengths(requested: str, candidate: str, base: Path) -> None:
+    """A longer file could be written (component by component) but not opened by its path."""
+    for part in requested.split("/"):
+        if len(os.fsencode(part)) > NAME_MAX:
+            raise StoreError(
+                code=INVALID_PATH,
+                message=f"a name in {requested!r} is longer than {NAME_MAX} bytes: {part[:40]!r}…",
+                path=requested,
+            )
+    length = len(os.fsencode(candidate))
+    limit = _path_max(base)
+    if length >= limit:
+        raise StoreError(
+            code=INVALID_PATH,
+            message=f"{requested!r} below the store root {base} is {length} bytes long; "
+            f"the platform opens paths of at most {limit - 1} bytes (PATH_MAX)",
+            path=requested,
+        )
+
+
+def _path_max(base: Path) -> int:
+    """``PATH_MAX`` (which counts the final NUL) where the root is, or its nearest parent."""
+    for directory in (base, *base.parents):
+        try:
+            return os.pathconf(directory, "PC_PATH_MAX")
+        except (OSError, ValueError):
+            continue
+    return DEFAULT_PATH_MAX
 
 
 def _check_text(requested: str) -> None:
@@ -121,12 +176,6 @@ def _check_text(requested: str) -> None:
     if last in ("", ".", ".."):
         raise StoreError(
             code=INVALID_PATH, message=f"{requested!r} does not name a file", path=requested
-        )
-    if len(os.fsencode(last)) > NAME_MAX:
-        raise StoreError(
-            code=INVALID_PATH,
-            message=f"file name in {requested!r} is longer than {NAME_MAX} bytes",
-            path=requested,
         )
 
 

@@ -11,6 +11,7 @@ from pipeline.models.artifacts import StoredArtifact
 from pipeline.settings import OverwritePolicy
 from pipeline.stages.store import fsops, ledger
 from pipeline.stages.store.errors import (
+    DUPLICATE_REQUEST_ID,
     FILE_EXISTS,
     INVALID_CONTENT,
     StoreError,
@@ -36,6 +37,8 @@ class ArtifactStore:
       whose recorded file is unchanged, gets the recorded artifact back without
       writing. The same id with different content is a new delivery (for
       example after a retry with a fixed generator) and follows the policy.
+    * One id, one request: given the request's fingerprint, an id recorded for another
+      request is refused (``DUPLICATE_REQUEST_ID``) and nothing is written.
     """
 
     def __init__(
@@ -71,14 +74,30 @@ class ArtifactStore:
         """The validated absolute path ``relative_path`` would be written to (symlinks resolved)."""
         return locate(self._root, relative_path).path
 
-    def write(self, relative_path: str, content: str | bytes, *, request_id: str) -> StoredArtifact:
-        """Store ``content`` at ``relative_path`` for request ``request_id``."""
+    def write(
+        self,
+        relative_path: str,
+        content: str | bytes,
+        *,
+        request_id: str,
+        request_sha256: str | None = None,
+    ) -> StoredArtifact:
+        """Store ``content`` at ``relative_path`` for request ``request_id``, whose
+        fingerprint is ``request_sha256`` (``GenerationRequest.fingerprint``) when known."""
         data = _as_bytes(content)
         sha256 = hashlib.sha256(data).hexdigest()
         try:
             self._ensure_root()
             location = locate(self._root, relative_path)
-            recorded = self._recorded(location, request_id, sha256)
+            entry = ledger.lookup(location.root, request_id)
+            if entry is not None and not _same_request(entry, request_sha256):
+                raise StoreError(
+                    code=DUPLICATE_REQUEST_ID,
+                    message=f"the request id {request_id!r} was used before by another request "
+                    f"(for {entry.requested_path!r}); a new request needs a new id",
+                    stored_for=entry.requested_path,
+                )
+            recorded = self._recorded(location, entry, sha256)
             if recorded is not None:
                 return self._artifact(recorded, len(data), sha256)
             stored = self._store(location, data)
@@ -88,6 +107,7 @@ class ArtifactStore:
                 relative_path=stored.relative,
                 sha256=sha256,
                 size=len(data),
+                request_sha256=request_sha256,
             )
             ledger.record(
                 location.root, entry, permissions=self._permissions, dir_mode=self._dir_mode
@@ -96,9 +116,13 @@ class ArtifactStore:
             raise io_error("write", relative_path, exc) from exc
         return self._artifact(stored, len(data), sha256)
 
-    def delivered(self, request_id: str) -> bool:
-        """Whether a result for ``request_id`` was already delivered (see ``mark_delivered``)."""
-        return ledger.is_delivered(self._root, request_id)
+    def delivered(self, request_id: str, request_sha256: str | None = None) -> bool:
+        """Whether a result for this request was already delivered (see ``mark_delivered``);
+        not for another request that reuses the id (``write`` refuses that one)."""
+        if not ledger.is_delivered(self._root, request_id):
+            return False
+        entry = ledger.lookup(self._root, request_id)
+        return entry is None or _same_request(entry, request_sha256)
 
     def mark_delivered(self, request_id: str) -> None:
         """Record that the result for ``request_id`` reached its consumers: a redelivered
@@ -117,8 +141,9 @@ class ArtifactStore:
         except OSError as exc:
             raise io_error("create the store root", self._root, exc) from exc
 
-    def _recorded(self, location: Location, request_id: str, sha256: str) -> Location | None:
-        entry = ledger.lookup(location.root, request_id)
+    def _recorded(
+        self, location: Location, entry: ledger.LedgerEntry | None, sha256: str
+    ) -> Location | None:
         if entry is None or entry.requested_path != location.relative or entry.sha256 != sha256:
             return None
         recorded = ledger.recorded_location(location.root, entry)
@@ -201,3 +226,8 @@ def _holds(dir_fd: int, name: str, data: bytes) -> bool:
         return fsops.read_file(dir_fd, name) == data
     except OSError:
         return False
+
+
+def _same_request(entry: ledger.LedgerEntry, request_sha256: str | None) -> bool:
+    """Unknown on either side (an older entry, a caller without requests) counts as the same."""
+    return None in (entry.request_sha256, request_sha256) or entry.request_sha256 == request_sha256
