@@ -4,6 +4,7 @@ from hypothesis import settings as hypothesis_settings
 
 from tests.fixtures import (  # noqa: F401
     client_factory,
+    kafka_cluster,
     kafka_bootstrap,
     pipeline_settings,
     settings_factory,
