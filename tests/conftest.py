@@ -4,8 +4,8 @@ from hypothesis import settings as hypothesis_settings
 
 from tests.fixtures import (  # noqa: F401
     client_factory,
-    kafka_cluster,
     kafka_bootstrap,
+    kafka_cluster,
     pipeline_settings,
     settings_factory,
     workers_factory,

@@ -18,7 +18,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from pipeline.broker.connection import aiokafka_options
 from pipeline.broker.probe import brokers_seen
+from pipeline.settings import Settings
 
 POM = "pom.xml"
 LOG4J = "log4j2.properties"
@@ -56,10 +58,21 @@ class ClientListener:
     keystore: Path | None = None
     keystore_password: str = ""
     truststore: Path | None = None
+    cafile: Path | None = None
 
     @property
     def name(self) -> str:
         return self.protocol
+
+    def settings(self) -> dict[str, Any]:
+        """The ``Settings`` fields of a client of this listener (its first SCRAM user)."""
+        fields: dict[str, Any] = {"security_protocol": self.protocol}
+        if self.protocol.startswith("SASL_"):
+            user, password = self.scram_users[0]
+            fields.update(sasl_mechanism=self.mechanism, sasl_username=user, sasl_password=password)
+        if self.protocol.endswith("SSL"):
+            fields["ssl_cafile"] = self.cafile
+        return fields
 
     def properties(self) -> list[str]:
         lines: list[str] = []
@@ -461,8 +474,13 @@ class LocalBroker:
         raise BrokerError(f"the broker did not answer within {timeout:.0f} s:\n" + self._log_tail())
 
     def client_options(self) -> dict[str, Any]:
-        """Security options for a client of this broker (the probe's, the tests')."""
-        return {}
+        """Security options for a client of this broker (the readiness probe's)."""
+        settings = Settings(
+            _env_file=None, bootstrap_servers=self.bootstrap, **self.listener.settings()
+        )
+        options = aiokafka_options(settings)
+        del options["bootstrap_servers"]
+        return options
 
     def _log_tail(self) -> str:
         lines: list[str] = []
