@@ -273,7 +273,7 @@ class LocalBroker:
         stopped = [node for node in self.nodes if node.live_pid() is None]
         for node in stopped:
             for port in (node.port, node.controller_port):
-                if not _port_free(port):
+                if not port_free(port):
                     raise BrokerError(
                         f"port {port} on 127.0.0.1 is taken by another program; stop it, or "
                         "choose other ports with CODEGEN_BROKER_PORT / CODEGEN_CONTROLLER_PORT, "
@@ -511,7 +511,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _port_free(port: int) -> bool:
+def port_free(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:

@@ -80,8 +80,10 @@ def describe_failure(error: BaseException, server: str, settings: Settings) -> P
             fatal=True,
         )
     if isinstance(error, errors.UnsupportedSaslMechanismError):
+        offered = str(error) if "Enabled mechanisms" in str(error) else ""
         return Probe(
-            problem=f"the broker at {server} does not accept SASL mechanism {mechanism}: {error}",
+            problem=f"the broker at {server} does not enable SASL mechanism {mechanism} "
+            f"(CODEGEN_SASL_MECHANISM) {offered}".strip(),
             fatal=True,
         )
     if isinstance(error, errors.KafkaError) and "SaslAuthentication" in type(error).__name__:

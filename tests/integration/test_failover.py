@@ -85,9 +85,7 @@ async def test_a_broker_crash_loses_nothing_and_stops_nothing(
         async with PipelineClient(settings) as client:
 
             async def collect() -> None:
-                async for result in client.results(
-                    [r.request_id for r in requests], timeout=600
-                ):
+                async for result in client.results([r.request_id for r in requests], timeout=600):
                     completed_at.setdefault(result.request_id, time.monotonic())
 
             collecting = asyncio.create_task(collect())
