@@ -66,17 +66,17 @@ def describe_failure(error: BaseException, server: str, settings: Settings) -> P
     user = settings.sasl_username or "(none)"
     mechanism = settings.sasl_mechanism
     if isinstance(error, ssl.SSLCertVerificationError):
+        reason = getattr(error, "verify_message", None) or getattr(error, "reason", None) or error
         return Probe(
-            problem=f"the TLS certificate of the broker at {server} is not trusted: "
-            f"{error.verify_message or error.reason} (CODEGEN_SSL_CAFILE names the CA that "
-            "signed it)",
+            problem=f"the TLS certificate of the broker at {server} is not trusted: {reason} "
+            "(CODEGEN_SSL_CAFILE names the CA that signed it)",
             fatal=True,
         )
     if isinstance(error, ssl.SSLError):
+        reason = getattr(error, "reason", None) or error
         return Probe(
-            problem=f"the TLS handshake with the broker at {server} failed: "
-            f"{error.reason or error} (does it listen with TLS? CODEGEN_SECURITY_PROTOCOL is "
-            f"{settings.security_protocol})",
+            problem=f"the TLS handshake with the broker at {server} failed: {reason} (does it "
+            f"listen with TLS? CODEGEN_SECURITY_PROTOCOL is {settings.security_protocol})",
             fatal=True,
         )
     if isinstance(error, errors.UnsupportedSaslMechanismError):

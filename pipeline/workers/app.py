@@ -194,7 +194,15 @@ def use_event_loop(kind: str) -> str:
 def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) -> None:
     """Run one worker process (a stage, the metrics reducer or the executor) until SIGTERM."""
     use_event_loop(settings.event_loop)
-    replication = asyncio.run(ensure_topics(settings)).replication
+    report = asyncio.run(ensure_topics(settings))
+    replication = report.replication
+    if report.under_replicated:
+        log.warning(
+            "%d topic(s) have fewer replicas than %d, e.g. %s: see `codegen topics create`",
+            len(report.under_replicated),
+            replication.factor,
+            report.under_replicated[0].topic,
+        )
     # Faust's changelog topics get the replication of the catalogue's.
     settings = settings.model_copy(
         update={

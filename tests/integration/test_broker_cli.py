@@ -27,7 +27,11 @@ def codegen(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
     )
 
 
-def test_start_status_stop_and_restart_keep_the_data(tmp_path: Path) -> None:
+def local_broker_env(
+    tmp_path: Path, port: int, controller_port: int, **extra: str
+) -> dict[str, str]:
+    """The environment of commands on a local broker in ``tmp_path/kafka``, whose jars are the
+    test session's (not fetched again)."""
     env = {
         key: value
         for key, value in os.environ.items()
@@ -35,13 +39,18 @@ def test_start_status_stop_and_restart_keep_the_data(tmp_path: Path) -> None:
     }
     env.update(
         CODEGEN_BROKER_DIR=str(tmp_path / "kafka"),
-        CODEGEN_BROKER_PORT=str(free_port()),
-        CODEGEN_CONTROLLER_PORT=str(free_port()),
+        CODEGEN_BROKER_PORT=str(port),
+        CODEGEN_CONTROLLER_PORT=str(controller_port),
+        **extra,
     )
-    # Reuse the jars of the test session instead of fetching them again.
     LocalBroker(tmp_path, jars_dir=ROOT / ".kafka" / "libs").ensure_jars()
     (tmp_path / "kafka").mkdir()
     (tmp_path / "kafka" / "libs").symlink_to(ROOT / ".kafka" / "libs")
+    return env
+
+
+def test_start_status_stop_and_restart_keep_the_data(tmp_path: Path) -> None:
+    env = local_broker_env(tmp_path, free_port(), free_port())
     try:
         assert codegen(env, "broker", "status").returncode == 1
         started = codegen(env, "broker", "start")
@@ -61,31 +70,30 @@ def test_start_status_stop_and_restart_keep_the_data(tmp_path: Path) -> None:
         codegen(env, "broker", "stop")
 
 
-def free_port_run(count: int) -> int:
-    """A port p with p, p + 2, … p + 2(count - 1) all free."""
+def free_port_run(count: int, avoid: int = 0) -> int:
+    """A port p with p, p + 2, … p + 2(count - 1) all free (and p an odd number of ports
+    away from ``avoid``, so that the two runs never meet)."""
     for _ in range(100):
         base = free_port()
-        if base + 2 * count < 65535 and all(port_free(base + 2 * i) for i in range(count)):
+        if (
+            base + 2 * count < 65535
+            and (avoid == 0 or (base - avoid) % 2 == 1)
+            and all(port_free(base + 2 * i) for i in range(count))
+        ):
             return base
     raise RuntimeError("no free run of ports")
 
 
 def test_a_three_node_cluster_and_topics_with_too_few_replicas(tmp_path: Path) -> None:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("KAFKA_BOOTSTRAP_SERVERS", "CODEGEN_BOOTSTRAP_SERVERS")
-    }
-    env.update(
-        CODEGEN_BROKER_DIR=str(tmp_path / "kafka"),
-        CODEGEN_BROKER_PORT=str(free_port_run(3)),
-        CODEGEN_CONTROLLER_PORT=str(free_port_run(3)),
+    port = free_port_run(3)
+    env = local_broker_env(
+        tmp_path,
+        port,
+        free_port_run(3, avoid=port),
         CODEGEN_BROKER_HEAP="384m",
         CODEGEN_BROKER_NODES="3",
         CODEGEN_TOPIC_PREFIX="few.",
     )
-    (tmp_path / "kafka").mkdir()
-    (tmp_path / "kafka" / "libs").symlink_to(ROOT / ".kafka" / "libs")
     try:
         started = codegen(env, "broker", "start", "--nodes", "3")
         assert started.returncode == 0, started.stderr + started.stdout
