@@ -59,6 +59,8 @@ class ClientListener:
     keystore_password: str = ""
     truststore: Path | None = None
     cafile: Path | None = None
+    client_auth: bool = False  # mutual TLS: clients must show a certificate the CA signed
+    client_cert: tuple[Path, Path] | None = None  # certificate and key the probe shows
 
     @property
     def name(self) -> str:
@@ -72,6 +74,8 @@ class ClientListener:
             fields.update(sasl_mechanism=self.mechanism, sasl_username=user, sasl_password=password)
         if self.protocol.endswith("SSL"):
             fields["ssl_cafile"] = self.cafile
+        if self.client_cert is not None:
+            fields["ssl_certfile"], fields["ssl_keyfile"] = self.client_cert
         return fields
 
     def properties(self) -> list[str]:
@@ -94,6 +98,8 @@ class ClientListener:
                 f"ssl.truststore.location={self.truststore or self.keystore}",
                 f"ssl.truststore.password={self.keystore_password}",
             ]
+            if self.client_auth:
+                lines.append("ssl.client.auth=required")
         return lines
 
     def format_arguments(self) -> list[str]:

@@ -99,9 +99,15 @@ def describe_failure(error: BaseException, server: str, settings: Settings) -> P
             fatal=True,
         )
     if isinstance(error, errors.KafkaConnectionError | asyncio.IncompleteReadError):
+        protocol = settings.security_protocol
+        certificate = (
+            "a client certificate (CODEGEN_SSL_CERTFILE, CODEGEN_SSL_KEYFILE) or "
+            if protocol.endswith("SSL") and settings.ssl_certfile is None
+            else ""
+        )
         return Probe(
             problem=f"the broker at {server} closed the connection: {error} (does it expect "
-            f"another protocol than CODEGEN_SECURITY_PROTOCOL={settings.security_protocol}?)"
+            f"{certificate}another protocol than CODEGEN_SECURITY_PROTOCOL={protocol}?)"
         )
     reason = str(error) or type(error).__name__
     return Probe(problem=f"no Kafka broker answers at {server}: {reason}")

@@ -26,11 +26,27 @@ from pipeline.settings import Settings
 from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
 from tests.fixtures import EXAMPLES, ROOT
-from tests.support.tls import make_broker_tls, make_ca
+from tests.support.tls import make_broker_tls, make_ca, make_client_cert
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
 
 USER, PASSWORD = "pipeline", "scram-secret-42"
+
+
+def running_broker(directory: Path, listener: ClientListener) -> Iterator[LocalBroker]:
+    broker = LocalBroker(
+        directory,
+        port=free_port(),
+        controller_port=free_port(),
+        heap="384m",
+        jars_dir=ROOT / ".kafka" / "libs",
+        listener=listener,
+    )
+    try:
+        broker.start(timeout=180)
+        yield broker
+    finally:
+        broker.stop()
 
 
 @pytest.fixture(scope="module")
@@ -45,19 +61,7 @@ def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBr
         truststore=tls.truststore,
         cafile=tls.cafile,
     )
-    broker = LocalBroker(
-        directory / "kafka",
-        port=free_port(),
-        controller_port=free_port(),
-        heap="384m",
-        jars_dir=ROOT / ".kafka" / "libs",
-        listener=listener,
-    )
-    try:
-        broker.start(timeout=180)
-        yield broker
-    finally:
-        broker.stop()
+    yield from running_broker(directory / "kafka", listener)
 
 
 @pytest.fixture
@@ -157,3 +161,38 @@ async def test_the_client_names_refused_credentials_and_leaves_nothing_open(
         await client.start()
     assert time.monotonic() - started < 15
     await client.stop()  # idempotent after a failed start
+
+
+@pytest.fixture(scope="module")
+def mutual_tls_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """TLS only, and every client must show a certificate the CA signed."""
+    directory = tmp_path_factory.mktemp("mtls")
+    tls = make_broker_tls(directory / "tls")
+    listener = ClientListener(
+        protocol="SSL",
+        keystore=tls.keystore,
+        keystore_password=tls.password,
+        truststore=tls.truststore,
+        cafile=tls.cafile,
+        client_auth=True,
+        client_cert=make_client_cert(directory / "tls"),
+    )
+    yield from running_broker(directory / "kafka", listener)
+
+
+async def test_mutual_tls_with_a_client_certificate_and_without(
+    mutual_tls_broker: LocalBroker, settings_factory: Callable[..., Settings]
+) -> None:
+    settings = settings_factory(
+        bootstrap_servers=mutual_tls_broker.bootstrap, **mutual_tls_broker.listener.settings()
+    )
+    await ensure_topics(settings)
+    async with PipelineClient(settings) as client:
+        request = build_request(EXAMPLES / "inventory.py", output_path="mtls/inventory.py")
+        assert await client.submit(request) == request.request_id
+    anonymous = settings.model_copy(update={"ssl_certfile": None, "ssl_keyfile": None})
+    done, elapsed = codegen(anonymous, "topics", "create")
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert done.returncode != 0 and elapsed < 30
+    assert len(lines) == 1 and "a client certificate (CODEGEN_SSL_CERTFILE" in lines[0], lines
+    assert mutual_tls_broker.bootstrap in lines[0]

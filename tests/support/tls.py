@@ -55,3 +55,16 @@ def make_broker_tls(directory: Path) -> TlsFiles:
         cwd=directory,
     )  # fmt: skip
     return TlsFiles(cafile, directory / "broker.p12", directory / "trust.p12")
+
+
+def make_client_cert(directory: Path, name: str = "client") -> tuple[Path, Path]:
+    """A client certificate and key (PEM) signed by the CA of ``make_broker_tls(directory)``."""
+    _run(
+        "openssl", "req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+        "-keyout", f"{name}.key", "-out", f"{name}.csr", cwd=directory,
+    )  # fmt: skip
+    _run(
+        "openssl", "x509", "-req", "-in", f"{name}.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-days", "2", "-out", f"{name}.pem", cwd=directory,
+    )  # fmt: skip
+    return directory / f"{name}.pem", directory / f"{name}.key"
