@@ -47,8 +47,12 @@ async def cluster_replication(admin: AIOKafkaAdminClient, settings: Settings) ->
     brokers = len(cluster["brokers"])
     factor = settings.replication_factor
     if factor is None:
-        configs = await broker_configs(admin, cluster["controller_id"], cluster["brokers"])
-        factor = int(configs.get("default.replication.factor", "1"))
+        try:
+            configs = await broker_configs(admin, cluster["controller_id"], cluster["brokers"])
+        except KafkaError:  # e.g. not authorised to describe the brokers' configs
+            configs = {}
+        # Kafka's own default for internal topics when the cluster does not say.
+        factor = int(configs.get("default.replication.factor", "3"))
     factor = max(1, min(factor, brokers))
     min_insync = settings.min_insync_replicas
     if min_insync is not None:
@@ -71,6 +75,8 @@ async def broker_configs(
     values: dict[str, str] = {}
     for response in await admin.describe_configs([resource]):
         for resource_result in response.resources:
+            if resource_result[0] != 0:  # an error code: no values
+                continue
             for entry in resource_result[4]:
                 values[entry[0]] = entry[1]
     return values

@@ -6,6 +6,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from aiokafka.errors import ClusterAuthorizationFailedError
 
 from pipeline.broker.admin import Replication, cluster_replication, topic_configs
 from pipeline.settings import Settings
@@ -50,6 +51,18 @@ async def test_the_replication_factor(
     assert replication.factor == expected
     assert replication.brokers == brokers
     assert replication.min_insync == min(2, expected)
+
+
+async def test_a_cluster_that_keeps_its_configs_gets_three_replicas_or_all_brokers() -> None:
+    class Refusing(FakeAdmin):
+        async def describe_configs(self, resources: list[Any]) -> list[Any]:
+            raise ClusterAuthorizationFailedError("not allowed")
+
+    settings = Settings(_env_file=None)
+    five: Any = Refusing(5, 1)
+    two: Any = Refusing(2, 1)
+    assert (await cluster_replication(five, settings)).factor == 3
+    assert (await cluster_replication(two, settings)).factor == 2
 
 
 def test_min_insync_replicas_reaches_every_topic_only_when_set() -> None:
