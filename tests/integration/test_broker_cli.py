@@ -70,26 +70,21 @@ def test_start_status_stop_and_restart_keep_the_data(tmp_path: Path) -> None:
         codegen(env, "broker", "stop")
 
 
-def free_port_run(count: int, avoid: int = 0) -> int:
-    """A port p with p, p + 2, … p + 2(count - 1) all free (and p an odd number of ports
-    away from ``avoid``, so that the two runs never meet)."""
+def free_port_block(size: int) -> int:
+    """A port p with p … p + size - 1 all free."""
     for _ in range(100):
         base = free_port()
-        if (
-            base + 2 * count < 65535
-            and (avoid == 0 or (base - avoid) % 2 == 1)
-            and all(port_free(base + 2 * i) for i in range(count))
-        ):
+        if base + size < 65535 and all(port_free(base + i) for i in range(size)):
             return base
-    raise RuntimeError("no free run of ports")
+    raise RuntimeError("no free block of ports")
 
 
 def test_a_three_node_cluster_and_topics_with_too_few_replicas(tmp_path: Path) -> None:
-    port = free_port_run(3)
+    port = free_port_block(6)  # node i: port + 2i, its controller port + 2i + 1
     env = local_broker_env(
         tmp_path,
         port,
-        free_port_run(3, avoid=port),
+        port + 1,
         CODEGEN_BROKER_HEAP="384m",
         CODEGEN_BROKER_NODES="3",
         CODEGEN_TOPIC_PREFIX="few.",

@@ -196,3 +196,31 @@ async def test_mutual_tls_with_a_client_certificate_and_without(
     assert done.returncode != 0 and elapsed < 30
     assert len(lines) == 1 and "a client certificate (CODEGEN_SSL_CERTFILE" in lines[0], lines
     assert mutual_tls_broker.bootstrap in lines[0]
+
+
+@pytest.fixture(scope="module")
+def sasl_plaintext_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """SASL/SCRAM-SHA-256 without TLS."""
+    listener = ClientListener(
+        protocol="SASL_PLAINTEXT", scram_users=((USER, PASSWORD),), mechanism="SCRAM-SHA-256"
+    )
+    yield from running_broker(tmp_path_factory.mktemp("sasl-plain") / "kafka", listener)
+
+
+async def test_sasl_plaintext_with_scram_sha_256(
+    sasl_plaintext_broker: LocalBroker, settings_factory: Callable[..., Settings]
+) -> None:
+    settings = settings_factory(
+        bootstrap_servers=sasl_plaintext_broker.bootstrap,
+        **sasl_plaintext_broker.listener.settings(),
+    )
+    done, _ = codegen(settings, "topics", "create")
+    assert done.returncode == 0, done.stderr
+    assert "created" in done.stdout, done.stdout
+    async with PipelineClient(settings) as client:
+        request = build_request(EXAMPLES / "inventory.py", output_path="plain/inventory.py")
+        assert await client.submit(request) == request.request_id
+    wrong = settings.model_copy(update={"sasl_password": SecretStr("not-the-password")})
+    done, elapsed = codegen(wrong, "topics", "create")
+    assert done.returncode != 0 and elapsed < 30
+    assert "refused the SASL credentials of user pipeline (SCRAM-SHA-256)" in done.stderr
