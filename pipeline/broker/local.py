@@ -388,6 +388,7 @@ class LocalBroker:
         min_isr = 2 if replicas >= 3 else 1
         voters = ",".join(f"{n.node_id}@127.0.0.1:{n.controller_port}" for n in self.nodes)
         name = self.listener.name
+        node.directory.mkdir(parents=True, exist_ok=True)
         properties = node.directory / "server.properties"
         properties.write_text(
             "\n".join(
