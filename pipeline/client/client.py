@@ -58,7 +58,8 @@ class PipelineClient:
         try:
             await asyncio.wait_for(self._start(), self.settings.broker_timeout)
         except Exception as error:
-            await self.stop()
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                await self.stop()
             if isinstance(error, ClusterUnavailableError):
                 raise
             raise ClusterUnavailableError(await self._diagnose(error)) from error
@@ -129,6 +130,11 @@ class PipelineClient:
         found = await probe_async(self.settings, timeout=min(self.settings.broker_timeout, 5))
         if found.problem is not None:
             return found.problem
+        if isinstance(error, TimeoutError):
+            return (
+                f"the cluster at {self.settings.effective_bootstrap} answers the probe but not "
+                f"the client within {self.settings.broker_timeout:g} s (CODEGEN_BROKER_TIMEOUT)"
+            )
         return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
     async def wait_for(self, request_id: str, *, timeout: float = 60.0) -> Result:
