@@ -28,6 +28,7 @@ from rich.table import Table
 
 from bench.cluster import bench_settings, kafka_cluster
 from pipeline.broker.admin import ensure_topics
+from pipeline.broker.connection import aiokafka_options
 from pipeline.catalogue import STAGE_INPUTS, STAGE_OUTPUTS, STAGES, topic_name
 from pipeline.client import PipelineClient, build_request
 from pipeline.processors import Routed, build_processors
@@ -161,7 +162,7 @@ async def stage_spans(
     """(start, end), in seconds since the epoch, of each stage's work on each request."""
     consumer = AIOKafkaConsumer(
         topic_name("metrics", settings.topic_prefix),
-        bootstrap_servers=settings.effective_bootstrap,
+        **aiokafka_options(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

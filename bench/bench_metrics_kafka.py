@@ -24,6 +24,7 @@ from rich.console import Console
 
 from bench.cluster import bench_settings, kafka_cluster
 from pipeline.broker.admin import ensure_topics
+from pipeline.broker.connection import aiokafka_options
 from pipeline.catalogue import topic_name
 from pipeline.records import MetricsEvent, Outcome, encode
 from pipeline.settings import DEPLOYMENT_SETTINGS
@@ -83,7 +84,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         )
         await ensure_topics(settings)
         producer = AIOKafkaProducer(
-            bootstrap_servers=bootstrap, linger_ms=20, max_batch_size=1_000_000
+            **aiokafka_options(settings), linger_ms=20, max_batch_size=1_000_000
         )
         await producer.start()
         topic = topic_name("metrics", settings.topic_prefix)

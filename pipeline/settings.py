@@ -40,17 +40,44 @@ class Settings(BaseSettings):
         description="An existing cluster; when unset, the local broker is used.",
     )
     topic_prefix: str = Field(default="codegen.", description="Prefix of every topic name.")
-    security_protocol: str = "PLAINTEXT"
-    sasl_mechanism: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = Field(
+        default=None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512."
+    )
     sasl_username: str | None = None
     sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = None
+    ssl_cafile: Path | None = Field(
+        default=None, description="CA bundle that signed the brokers' certificates."
+    )
+    ssl_certfile: Path | None = Field(
+        default=None, description="Client certificate (PEM) for mutual TLS."
+    )
+    ssl_keyfile: Path | None = Field(default=None, description="Its private key (PEM).")
+    replication_factor: int | None = Field(
+        default=None,
+        ge=1,
+        description="Replicas of every topic; unset: the cluster's default.replication.factor, "
+        "capped by the number of brokers.",
+    )
+    min_insync_replicas: int | None = Field(
+        default=None,
+        ge=1,
+        description="min.insync.replicas of every topic; unset: the cluster's default.",
+    )
+    broker_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds a client call (connect, send, topic lookup) waits for the cluster.",
+    )
 
     # Local broker
     broker_dir: Path = Field(default=Path(".kafka"), description="Jars, data and logs.")
     broker_port: int = 9092
     controller_port: int = 9093
     broker_heap: str = "512m"
+    broker_nodes: int = Field(
+        default=1, ge=1, description="Nodes of the local cluster (`codegen broker start --nodes`)."
+    )
 
     # Stages
     store_root: Path = Path("output")
@@ -184,7 +211,8 @@ class Settings(BaseSettings):
 
     @property
     def local_bootstrap(self) -> str:
-        return f"127.0.0.1:{self.broker_port}"
+        # Node i of a local cluster listens on broker_port + 2i (see broker.local.node_ports).
+        return ",".join(f"127.0.0.1:{self.broker_port + 2 * i}" for i in range(self.broker_nodes))
 
     @property
     def effective_bootstrap(self) -> str:
@@ -203,6 +231,8 @@ class Settings(BaseSettings):
         env: dict[str, str] = {}
         for name in names:
             value = self.effective_bootstrap if name == "bootstrap_servers" else getattr(self, name)
+            if value is None:
+                continue
             if isinstance(value, SecretStr):
                 text = value.get_secret_value()
             elif isinstance(value, dict | list | tuple):
@@ -223,8 +253,18 @@ DEPLOYMENT_SETTINGS = (
     "state_dir",
     "metrics_dir",
     "metrics_web_port",
+    "security_protocol",
+    "sasl_mechanism",
+    "sasl_username",
+    "sasl_password",
+    "ssl_cafile",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "replication_factor",
+    "min_insync_replicas",
 )
-"""What tells a worker process which broker, topics, folders and port to use: pass them on
+"""What tells a worker process which broker (and how to reach it), topics, folders and port to
+use: pass them on
 with ``settings.environment(*DEPLOYMENT_SETTINGS)``."""
 
 

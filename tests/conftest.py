@@ -7,6 +7,7 @@ from tests.fixtures import (  # noqa: F401
     client_factory,
     kafka_bootstrap,
     own_broker,
+    kafka_cluster,
     pipeline_settings,
     settings_factory,
     workers_factory,

@@ -69,6 +69,23 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         broker.stop()
 
 
+@pytest.fixture(scope="module")
+def kafka_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBroker]:
+    """A local 3-node KRaft cluster (replication factor 3, min.insync.replicas 2) of the
+    module's tests: they may kill and restart its nodes."""
+    cluster = LocalBroker(
+        tmp_path_factory.mktemp("kafka-cluster"),
+        ports=[(free_port(), free_port()) for _ in range(3)],
+        heap="384m",
+        jars_dir=ROOT / ".kafka" / "libs",
+    )
+    try:
+        cluster.start(timeout=240)
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 @pytest.fixture
 def own_broker(tmp_path: Path) -> Iterator[LocalBroker]:
     """A broker of the test's own, on free ports: the test may stop and restart it."""

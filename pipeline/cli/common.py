@@ -11,8 +11,8 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from pipeline.broker.local import BrokerError, LocalBroker
-from pipeline.broker.probe import broker_answers
+from pipeline.broker.local import BrokerError, LocalBroker, formatted_nodes
+from pipeline.broker.probe import probe
 from pipeline.settings import Settings
 
 console = Console(soft_wrap=True)  # messages keep whole lines; tables still fit the width
@@ -33,36 +33,42 @@ def read_source(file: Path) -> str:
         fail(f"cannot read {file}: {error}")
 
 
-def local_broker(settings: Settings) -> LocalBroker:
+def local_broker(settings: Settings, nodes: int | None = None) -> LocalBroker:
+    """The local broker or cluster of ``settings.broker_dir``: ``nodes`` nodes, else as many
+    as were formatted there, else ``CODEGEN_BROKER_NODES``."""
     return LocalBroker(
         settings.broker_dir,
         port=settings.broker_port,
         controller_port=settings.controller_port,
         heap=settings.broker_heap,
+        nodes=nodes or formatted_nodes(settings.broker_dir) or settings.broker_nodes,
     )
 
 
 def wait_for_broker(settings: Settings) -> None:
-    """Workers wait for the cluster (it may be restarting) up to CODEGEN_BROKER_WAIT_SECONDS."""
+    """Workers wait for the cluster (it may be restarting) up to CODEGEN_BROKER_WAIT_SECONDS;
+    refused credentials or an untrusted certificate end the wait at once."""
     deadline = time.monotonic() + settings.broker_wait_seconds
-    while not broker_answers(settings.effective_bootstrap, timeout=5):
+    while not (found := probe(settings, timeout=5)).ok:
+        if found.fatal:
+            fail(found.problem or "the cluster refused the connection")
         if time.monotonic() > deadline:
             fail(
-                f"no Kafka broker answered at {settings.effective_bootstrap} within "
-                f"{settings.broker_wait_seconds:.0f} s; start one with `codegen broker start` "
-                "or point KAFKA_BOOTSTRAP_SERVERS at a cluster"
+                f"{found.problem} (waited {settings.broker_wait_seconds:.0f} s); start one "
+                "with `codegen broker start` or point KAFKA_BOOTSTRAP_SERVERS at a cluster"
             )
         time.sleep(1)
 
 
 def ensure_broker(settings: Settings, *, start: bool) -> bool:
-    """Make sure a broker answers; start the local one if allowed. True if started here."""
+    """Make sure the cluster answers; start the local one if allowed. True if started here."""
     if not settings.uses_local_broker:
-        if not broker_answers(settings.effective_bootstrap, timeout=10):
-            fail(f"the Kafka cluster at {settings.effective_bootstrap} does not answer")
+        found = probe(settings, timeout=10)
+        if not found.ok:
+            fail(found.problem or f"the Kafka cluster at {settings.effective_bootstrap} is empty")
         return False
     broker = local_broker(settings)
-    if broker.status().running or broker_answers(broker.bootstrap):
+    if broker.status().running or probe(settings, timeout=2).ok:
         return False
     if not start:
         fail(

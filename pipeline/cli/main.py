@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import typer
+from pydantic import ValidationError
 
 from pipeline.cli.broker_cmd import broker_app
+from pipeline.cli.common import fail
 from pipeline.cli.extract_cmd import extract_command
 from pipeline.cli.inject_cmd import inject_command
 from pipeline.cli.metrics_cmd import metrics_command
@@ -12,6 +14,7 @@ from pipeline.cli.run_cmd import demo_command, up_command, worker_command
 from pipeline.cli.submit_cmd import submit_command
 from pipeline.cli.topics_cmd import topics_app
 from pipeline.cli.validate_cmd import validate_command
+from pipeline.settings import get_settings
 
 app = typer.Typer(
     name="codegen",
@@ -19,6 +22,22 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def check_settings() -> None:
+    """A setting that does not parse is one line per setting, not a traceback."""
+    try:
+        get_settings()
+    except ValidationError as exc:
+        fail(
+            "; ".join(
+                f"CODEGEN_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}"
+                for error in exc.errors()
+            )
+        )
+
+
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
 app.command("worker")(worker_command)

@@ -10,8 +10,9 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from pipeline.broker.probe import probe
 from pipeline.cli.common import console, ensure_broker, fail
-from pipeline.client import PipelineClient, Result, build_request
+from pipeline.client import ClusterUnavailableError, PipelineClient, Result, build_request
 from pipeline.errors import InvalidRequestError
 from pipeline.records import FileStored, GenerationRequest
 from pipeline.settings import Settings, get_settings
@@ -104,8 +105,16 @@ def submit_command(
     ensure_broker(settings, start=False)
     try:
         results = asyncio.run(submit_all(settings, requests, wait=wait, timeout=timeout))
+    except ClusterUnavailableError as exc:
+        fail(str(exc))
     except TimeoutError:
-        fail(f"not every request finished within {timeout:.0f} s", code=1)
+        found = probe(settings, timeout=5)
+        why = (
+            f": {found.problem}"
+            if found.problem
+            else " (the cluster answers: are workers running?)"
+        )
+        fail(f"not every request finished within {timeout:.0f} s{why}", code=1)
     if not wait:
         for request in requests:
             console.print(f"submitted {request.output_path} as {request.request_id}")

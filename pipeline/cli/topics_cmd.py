@@ -10,7 +10,7 @@ from rich.table import Table
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.catalogue import TOPICS, export
-from pipeline.cli.common import console, ensure_broker
+from pipeline.cli.common import console, ensure_broker, errors, fail
 from pipeline.settings import get_settings
 
 topics_app = typer.Typer(help="The topic catalogue.")
@@ -18,13 +18,32 @@ topics_app = typer.Typer(help="The topic catalogue.")
 
 @topics_app.command("create")
 def create() -> None:
-    """Create the catalogue's topics that are missing (idempotent)."""
+    """Create the catalogue's topics that are missing (idempotent); exit 1 when existing
+    topics have fewer replicas than wanted."""
     settings = get_settings()
     ensure_broker(settings, start=False)
-    created = asyncio.run(ensure_topics(settings))
+    report = asyncio.run(ensure_topics(settings))
+    created, replication = report.created, report.replication
     console.print(
         f"created {len(created)} topic(s)" + (f": {', '.join(created)}" if created else "")
     )
+    min_isr = replication.min_insync or "the cluster's default"
+    console.print(
+        f"replication factor {replication.factor} on {replication.brokers} broker(s), "
+        f"min.insync.replicas {min_isr}"
+    )
+    if report.under_replicated:
+        table = Table("topic", "replicas", "wanted", title="existing topics with fewer replicas")
+        for topic in report.under_replicated:
+            table.add_row(topic.topic, str(topic.replicas), str(topic.wanted))
+        errors.print(table)
+        fail(
+            f"{len(report.under_replicated)} existing topic(s) have fewer replicas than "
+            f"{replication.factor}: losing one broker stops them. Kafka keeps a topic's "
+            "replicas as created; add replicas with kafka-reassign-partitions, or delete the "
+            "topics and run `codegen topics create` again (their records are lost).",
+            code=1,
+        )
 
 
 @topics_app.command("list")

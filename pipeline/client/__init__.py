@@ -1,6 +1,13 @@
 """Submitting requests and awaiting their results from Python."""
 
+from pipeline.broker.connection import ClusterUnavailableError
 from pipeline.client.client import PipelineClient, Result
 from pipeline.client.requests import build_request, find_bodies_file
 
-__all__ = ["PipelineClient", "Result", "build_request", "find_bodies_file"]
+__all__ = [
+    "ClusterUnavailableError",
+    "PipelineClient",
+    "Result",
+    "build_request",
+    "find_bodies_file",
+]

@@ -9,8 +9,14 @@ from types import TracebackType
 from typing import Self
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaError
 
-from pipeline.broker.connection import aiokafka_options
+from pipeline.broker.connection import (
+    DURABLE_PRODUCER_OPTIONS,
+    ClusterUnavailableError,
+    aiokafka_options,
+)
+from pipeline.broker.probe import probe_async
 from pipeline.catalogue import MAX_MESSAGE_BYTES, topic_name
 from pipeline.records import FileStored, GenerationRequest, RequestFailed, decode, encode
 from pipeline.records.codec import DecodeError
@@ -47,12 +53,31 @@ class PipelineClient:
         await self.stop()
 
     async def start(self) -> None:
+        """Connect within ``CODEGEN_BROKER_TIMEOUT`` seconds, or raise
+        :class:`ClusterUnavailableError` saying why (and leave nothing open)."""
+        try:
+            await asyncio.wait_for(self._start(), self.settings.broker_timeout)
+        except Exception as error:
+            with contextlib.suppress(Exception):  # the first error is the one to report
+                await self.stop()
+            if isinstance(error, ClusterUnavailableError):
+                raise
+            raise ClusterUnavailableError(await self._diagnose(error)) from error
+
+    async def _start(self) -> None:
         options = aiokafka_options(self.settings)
+        timeout_ms = int(self.settings.broker_timeout * 1000)
         self._producer = AIOKafkaProducer(
-            **options, acks="all", linger_ms=0, max_request_size=MAX_MESSAGE_BYTES
+            **options,
+            **DURABLE_PRODUCER_OPTIONS,
+            linger_ms=0,
+            max_request_size=MAX_MESSAGE_BYTES,
+            request_timeout_ms=timeout_ms,
         )
         await self._producer.start()
-        self._consumer = AIOKafkaConsumer(**options, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(
+            **options, enable_auto_commit=False, request_timeout_ms=timeout_ms
+        )
         await self._consumer.start()
         partitions: list[TopicPartition] = []
         for key in ("stored", "failed"):
@@ -70,20 +95,47 @@ class PipelineClient:
             self._reader.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._reader
-        if self._consumer is not None:
-            await self._consumer.stop()
-        if self._producer is not None:
-            await self._producer.stop()
+        consumer, producer = self._consumer, self._producer
+        self._consumer = self._producer = None
+        if consumer is not None:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
+        if producer is not None:
+            await asyncio.wait_for(producer.stop(), self.settings.broker_timeout)
 
     async def submit(self, request: GenerationRequest) -> str:
-        """Publish ``request``; return its id once the broker has acknowledged it."""
+        """Publish ``request``; return its id once every in-sync replica has it. Raise
+        :class:`ClusterUnavailableError` when the cluster does not take it within
+        ``CODEGEN_BROKER_TIMEOUT`` seconds (the producer retries until then: a leader
+        election after a broker loss takes seconds)."""
         assert self._producer is not None, "start the client first"
-        await self._producer.send_and_wait(
-            topic_name("requests", self.settings.topic_prefix),
-            key=request.request_id.encode(),
-            value=encode(request),
-        )
+        topic = topic_name("requests", self.settings.topic_prefix)
+        try:
+            await asyncio.wait_for(
+                self._producer.send_and_wait(
+                    topic, key=request.request_id.encode(), value=encode(request)
+                ),
+                self.settings.broker_timeout + 5,
+            )
+        except (KafkaError, TimeoutError) as error:
+            raise ClusterUnavailableError(
+                f"the cluster at {self.settings.effective_bootstrap} did not take request "
+                f"{request.request_id} on {topic} within {self.settings.broker_timeout:g} s: "
+                f"{await self._diagnose(error)}"
+            ) from error
         return request.request_id
+
+    async def _diagnose(self, error: BaseException) -> str:
+        """What the probe finds wrong with the cluster, else what the client was told."""
+        found = await probe_async(self.settings, timeout=min(self.settings.broker_timeout, 5))
+        if found.problem is not None:
+            return found.problem
+        if isinstance(error, TimeoutError):
+            return (
+                f"the cluster at {self.settings.effective_bootstrap} answers the probe but not "
+                f"the client within {self.settings.broker_timeout:g} s (CODEGEN_BROKER_TIMEOUT)"
+            )
+        return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
     async def wait_for(self, request_id: str, *, timeout: float = 60.0) -> Result:
         """The terminal record (stored or failed) of ``request_id``."""
@@ -123,7 +175,10 @@ class PipelineClient:
                 return sorted(partitions)
             await self._consumer._client.force_metadata_update()
             await asyncio.sleep(0.1)
-        raise RuntimeError(f"topic {topic} does not exist; run `codegen topics create` first")
+        raise ClusterUnavailableError(
+            f"topic {topic} does not exist on the cluster at {self.settings.effective_bootstrap};"
+            " run `codegen topics create` first"
+        )
 
     async def _read(self) -> None:
         assert self._consumer is not None

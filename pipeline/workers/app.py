@@ -16,7 +16,7 @@ import mode.loop
 from faust.exceptions import AlreadyConfiguredWarning
 
 from pipeline.broker.admin import ensure_topics
-from pipeline.broker.connection import ssl_context_for
+from pipeline.broker.connection import check_security, ssl_context_for
 from pipeline.catalogue import (
     MAX_MESSAGE_BYTES,
     STAGE_EXTRA_INPUTS,
@@ -29,6 +29,7 @@ from pipeline.processors import build_processor
 from pipeline.settings import Settings
 from pipeline.workers.delivery import use_pipeline_consumer
 from pipeline.workers.inflight import InFlight, OrderedAcks
+from pipeline.workers.producer import use_durable_producer
 from pipeline.workers.runner import StageRunner
 from pipeline.workers.telemetry import observe, serve_prometheus
 
@@ -47,7 +48,9 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "broker": brokers,
         "store": "memory://",
         "web_enabled": False,
-        "topic_replication_factor": 1,
+        # run_worker resolves the cluster's replication before building the app.
+        "topic_replication_factor": settings.replication_factor or 1,
+        "producer_acks": -1,
         "topic_disable_leader": True,
         "consumer_auto_offset_reset": "earliest",
         "producer_linger_ms": 0,  # a hop costs about 2 ms less than with 1 ms (measured)
@@ -58,8 +61,9 @@ def faust_options(settings: Settings) -> dict[str, Any]:
         "stream_wait_empty": True,
         "datadir": str(settings.state_dir / "faust"),
     }
+    check_security(settings)
     ssl_context = ssl_context_for(settings)
-    if settings.sasl_mechanism:
+    if settings.security_protocol.startswith("SASL_"):
         password = settings.sasl_password.get_secret_value() if settings.sasl_password else ""
         options["broker_credentials"] = faust.SASLCredentials(
             username=settings.sasl_username or "",
@@ -70,6 +74,13 @@ def faust_options(settings: Settings) -> dict[str, Any]:
     elif ssl_context is not None:
         options["broker_credentials"] = faust.SSLCredentials(ssl_context)
     return options
+
+
+def changelog_configs(settings: Settings) -> dict[str, str]:
+    """Configs of the apps' changelog topics (replicas: ``topic_replication_factor``)."""
+    if settings.min_insync_replicas is None:
+        return {}
+    return {"min.insync.replicas": str(settings.min_insync_replicas)}
 
 
 class DrainingApp(faust.App):
@@ -123,6 +134,7 @@ def new_app(app_id: str, settings: Settings, **options: Any) -> DrainingApp:
     """A Faust app of the project: shared options (``options`` override them), our consumer."""
     app = DrainingApp(app_id, **{**faust_options(settings), **options})
     use_pipeline_consumer(app)
+    use_durable_producer(app)
     return app
 
 
@@ -259,7 +271,22 @@ def use_event_loop(kind: str) -> str:
 def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) -> None:
     """Run one worker process (a stage, the metrics reducer or the executor) until SIGTERM."""
     use_event_loop(settings.event_loop)
-    asyncio.run(ensure_topics(settings))
+    report = asyncio.run(ensure_topics(settings))
+    replication = report.replication
+    if report.under_replicated:
+        log.warning(
+            "%d topic(s) have fewer replicas than %d, e.g. %s: see `codegen topics create`",
+            len(report.under_replicated),
+            replication.factor,
+            report.under_replicated[0].topic,
+        )
+    # Faust's changelog topics get the replication of the catalogue's.
+    settings = settings.model_copy(
+        update={
+            "replication_factor": replication.factor,
+            "min_insync_replicas": replication.min_insync,
+        }
+    )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     if settings.prometheus_port:
         serve_prometheus(settings.prometheus_port)

@@ -30,7 +30,7 @@ from pipeline.records import (
 )
 from pipeline.settings import Settings
 from pipeline.stages.store import ArtifactStore
-from pipeline.workers.app import new_app, raw_topic
+from pipeline.workers.app import changelog_configs, new_app, raw_topic
 from pipeline.workers.executor import IntentExecutor, UnknownIntentError, by_priority
 
 log = logging.getLogger(__name__)
@@ -57,13 +57,14 @@ class WindowTables:
     windows start on Monday, Faust's on epoch multiples: the mapping is still one to one).
     """
 
-    def __init__(self, app: faust.App, prefix: str) -> None:
+    def __init__(self, app: faust.App, prefix: str, topic_configs: dict[str, str]) -> None:
         self._focus = 0.0
         self.tables = {
             kind: app.Table(
                 f"{prefix}metrics-{kind.value}",
                 default=dict,
                 partitions=1,
+                extra_topic_configs=topic_configs,
             )
             .tumbling(seconds, expires=seconds * 5)
             .relative_to(self._timestamp)  # type: ignore[attr-defined]
@@ -100,8 +101,11 @@ def create_metrics_app(settings: Settings) -> faust.App:
     source = raw_topic(app, topic_name("metrics", prefix))
     intents_topic = raw_topic(app, topic_name("intents", prefix))
     failed_topic = raw_topic(app, topic_name("failed", prefix))
-    windows = WindowTables(app, prefix)
-    meta = app.Table(f"{prefix}metrics-meta", default=None, partitions=1)
+    changelog = changelog_configs(settings)
+    windows = WindowTables(app, prefix, changelog)
+    meta = app.Table(
+        f"{prefix}metrics-meta", default=None, partitions=1, extra_topic_configs=changelog
+    )
     reducer = MetricsReducer(metrics_config(settings))
 
     async def fold(stream: faust.StreamT[bytes], batch: list[faust.EventT[bytes]]) -> None:
@@ -181,7 +185,12 @@ def create_executor_app(settings: Settings) -> faust.App:
         key: raw_topic(app, topic_name(key, prefix))
         for key in ("metrics-recorded", "alerts", "failed")
     }
-    executed = app.Table(f"{prefix}executed-intents", default=None, partitions=1)
+    executed = app.Table(
+        f"{prefix}executed-intents",
+        default=None,
+        partitions=1,
+        extra_topic_configs=changelog_configs(settings),
+    )
 
     async def publish(topic: str, key: bytes, value: bytes) -> None:
         await sinks[topic].send(key=key, value=value)

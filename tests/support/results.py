@@ -8,6 +8,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from pipeline.broker.connection import aiokafka_options
 from pipeline.catalogue import topic_name
 from pipeline.records import FileStored, RequestFailed, decode
 from pipeline.settings import Settings
@@ -20,7 +21,7 @@ async def read_terminal(
     consumer = AIOKafkaConsumer(
         topic_name("stored", settings.topic_prefix),
         topic_name("failed", settings.topic_prefix),
-        bootstrap_servers=settings.effective_bootstrap,
+        **aiokafka_options(settings),
         auto_offset_reset="earliest",
         enable_auto_commit=False,
     )

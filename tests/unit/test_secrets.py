@@ -16,7 +16,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from faust.types.auth import AuthProtocol, SASLMechanism
 
-from pipeline.broker.connection import aiokafka_options
+from pipeline.broker.connection import SecurityConfigError, aiokafka_options
 from pipeline.client import build_request
 from pipeline.processors import build_processor
 from pipeline.records import GenerationRequest, RequestFailed, decode, encode
@@ -247,7 +247,7 @@ def test_ssl_settings_create_an_ssl_context_without_sasl() -> None:
 
 def test_the_ssl_context_trusts_the_configured_ca_file(tmp_path: Path) -> None:
     cafile = tmp_path / "missing-ca.pem"
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(SecurityConfigError, match=r"CODEGEN_SSL_CAFILE=.* is not a readable file"):
         aiokafka_options(Settings(security_protocol="SSL", ssl_cafile=cafile))
 
 
