@@ -184,7 +184,7 @@ async def stage_spans(
 
 
 def hop_times(ends: tuple[float, float], spans: dict[str, tuple[float, float]]) -> list[float]:
-    """Milliseconds spent on each of the six topics: from the end of the work before it
+    """Milliseconds spent on each topic of the chain: from the end of the work before it
     (the client's submit for the first) to the start of the work after it (the client's
     receipt of the result for the last)."""
     submitted, received = ends

@@ -1,17 +1,19 @@
-"""The five stage processors of the chain."""
+"""The stage processors of the chain."""
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from pathlib import PurePosixPath
 from typing import ClassVar
 
 from pipeline.errors import StageError
-from pipeline.models import GeneratedBody
+from pipeline.models import Finding, GeneratedBody
 from pipeline.records import (
     CodeGenerated,
     CodeInjected,
     CodeValidated,
+    CodeVerified,
     FileStored,
     GenerationRequest,
     Record,
@@ -28,6 +30,7 @@ from pipeline.stages.generate import (
 from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
 from pipeline.stages.validate import ValidateOptions, validate_bodies
+from pipeline.stages.verify import VerifyTask, verify_module
 
 from .base import Processor, Routed
 from .offload import run_stage_work
@@ -45,10 +48,12 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
         self.settings = settings
 
     async def process(self, record: GenerationRequest) -> StubsExtracted:
-        size = len(record.source.encode("utf-8"))
+        files = [record.source, *record.tests.values(), *record.support_files.values()]
+        size = sum(len(text.encode("utf-8")) for text in files)
         if size > self.settings.max_source_bytes:
+            what = "the source is" if len(files) == 1 else "the source and its tests are"
             raise StageError(
-                f"the source is {size} bytes, over the limit of {self.settings.max_source_bytes}"
+                f"{what} {size} bytes, over the limit of {self.settings.max_source_bytes}"
                 " (CODEGEN_MAX_SOURCE_BYTES)",
                 code="SOURCE_TOO_LARGE",
             )
@@ -85,7 +90,7 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
         only, kept = _stubs_to_redo(record)
         task = GenerationTask(
             extraction=record.extraction,
-            provided_bodies=record.request.bodies,
+            provided_bodies=record.request.bodies_for(record.attempt),
             attempt=record.attempt,
             findings=record.findings,
             previous_bodies={b.qualified_name: b.code for b in record.previous_bodies},
@@ -155,31 +160,41 @@ class ValidateProcessor(Processor[CodeGenerated, CodeValidated]):
                 report=report,
                 attempt=record.attempt,
             )
-        if record.attempt < self.settings.max_attempts:
-            return Routed(
-                "repairs",
-                StubsExtracted(
-                    **_carry(record),
-                    request=record.request,
-                    extraction=record.extraction,
-                    attempt=record.attempt + 1,
-                    findings=report.errors,
-                    previous_bodies=record.bodies,
-                ),
-            )
-        shown = "; ".join(
-            f"{f.qualified_name or '<module>'} line {f.line}: {f.code} {f.message}"
-            for f in report.errors[:5]
-        )
-        raise StageError(
-            f"{len(report.errors)} validation error(s) after {record.attempt} attempt(s): {shown}",
-            code="VALIDATION_FAILED",
-            findings=[f.model_dump(mode="json") for f in report.errors],
-            attempts=record.attempt,
-        )
+        return repair_or_fail(record, report.errors, self.settings, "validation")
 
     def stub_count(self, record: CodeGenerated) -> int:
         return len(record.bodies)
+
+
+def repair_or_fail(
+    record: CodeGenerated | CodeInjected,
+    errors: list[Finding],
+    settings: Settings,
+    what: str,
+) -> Routed:
+    """Back to generate through ``repairs`` with the findings, or a terminal StageError
+    (``VALIDATION_FAILED``, ``TESTS_FAILED``) after ``max_attempts``."""
+    if record.attempt < settings.max_attempts:
+        return Routed(
+            "repairs",
+            StubsExtracted(
+                **_carry(record),
+                request=record.request,
+                extraction=record.extraction,
+                attempt=record.attempt + 1,
+                findings=errors,
+                previous_bodies=record.bodies,
+            ),
+        )
+    shown = "; ".join(
+        f"{f.qualified_name or '<module>'} line {f.line}: {f.code} {f.message}" for f in errors[:5]
+    )
+    raise StageError(
+        f"{len(errors)} {what} error(s) after {record.attempt} attempt(s): {shown}",
+        code="VALIDATION_FAILED" if what == "validation" else "TESTS_FAILED",
+        findings=[f.model_dump(mode="json") for f in errors],
+        attempts=record.attempt,
+    )
 
 
 class InjectProcessor(Processor[CodeValidated, CodeInjected]):
@@ -191,16 +206,54 @@ class InjectProcessor(Processor[CodeValidated, CodeInjected]):
         bodies = {body.qualified_name: body.code for body in record.bodies}
         result = await run_stage_work(source, partial(inject_bodies, source, bodies))
         return CodeInjected(
-            **_carry(record), request=record.request, source=result.source, filled=result.filled
+            **_carry(record),
+            request=record.request,
+            source=result.source,
+            filled=result.filled,
+            extraction=record.extraction,
+            bodies=record.bodies,
+            attempt=record.attempt,
+            body_lines=result.body_lines,
         )
 
     def stub_count(self, record: CodeValidated) -> int:
         return len(record.bodies)
 
 
-class StoreProcessor(Processor[CodeInjected, FileStored]):
-    stage: ClassVar[str] = "store"
+class VerifyProcessor(Processor[CodeInjected, CodeVerified]):
+    """Runs the request's tests in the sandbox; failures go back to generate like
+    validation errors, with the bodies their tracebacks went through to redo."""
+
+    stage: ClassVar[str] = "verify"
     input_model: ClassVar[type[Record]] = CodeInjected
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.options = settings.sandbox_options()
+
+    async def process(self, record: CodeInjected) -> CodeVerified | Routed:
+        request = record.request
+        task = VerifyTask(
+            source=record.source,
+            module_path=request.output_path,
+            tests=request.tests,
+            support_files=request.support_files,
+            test_command=request.test_command or self.settings.verify_test_command,
+            body_lines=record.body_lines,
+        )
+        # The run is a child process; the thread only waits for it.
+        report = await asyncio.to_thread(verify_module, task, self.options)
+        if report.passed:
+            return CodeVerified(**record.model_dump(exclude={"produced_at"}), verification=report)
+        return repair_or_fail(record, report.errors, self.settings, "test")
+
+    def stub_count(self, record: CodeInjected) -> int:
+        return len(record.filled)
+
+
+class StoreProcessor(Processor[CodeVerified, FileStored]):
+    stage: ClassVar[str] = "store"
+    input_model: ClassVar[type[Record]] = CodeVerified
 
     def __init__(self, settings: Settings) -> None:
         self.store = ArtifactStore(
@@ -209,7 +262,7 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
             policy=settings.overwrite_policy,
         )
 
-    async def process(self, record: CodeInjected) -> FileStored:
+    async def process(self, record: CodeVerified) -> FileStored:
         artifact = self.store.write(
             record.request.output_path, record.source, request_id=record.request_id
         )
@@ -219,15 +272,16 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
             artifact=artifact,
             filled=record.filled,
             metadata=record.request.metadata,
+            verification=record.verification,
         )
 
-    def already_delivered(self, record: CodeInjected) -> bool:
+    def already_delivered(self, record: CodeVerified) -> bool:
         return self.store.delivered(record.request_id)
 
     def delivered(self, result: FileStored) -> None:
         self.store.mark_delivered(result.request_id)
 
-    def stub_count(self, record: CodeInjected) -> int:
+    def stub_count(self, record: CodeVerified) -> int:
         return len(record.filled)
 
 

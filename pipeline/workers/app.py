@@ -18,6 +18,7 @@ from pipeline.catalogue import (
     STAGE_EXTRA_INPUTS,
     STAGE_INPUTS,
     STAGE_OUTPUTS,
+    STAGE_ROUTED_OUTPUTS,
     STAGES,
     topic_name,
 )
@@ -30,8 +31,6 @@ from pipeline.workers.telemetry import observe, serve_prometheus
 
 log = logging.getLogger(__name__)
 
-# Topics a stage may route a record to besides its usual output.
-ROUTED_OUTPUTS: dict[str, tuple[str, ...]] = {"validate": ("repairs",)}
 DRAIN_SECONDS = 30.0
 
 
@@ -109,7 +108,7 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    outputs = {STAGE_OUTPUTS[stage], "failed", "metrics", *ROUTED_OUTPUTS.get(stage, ())}
+    outputs = {STAGE_OUTPUTS[stage], "failed", "metrics", *STAGE_ROUTED_OUTPUTS.get(stage, ())}
     sinks = {key: raw_topic(app, topic_name(key, prefix)) for key in outputs}
 
     def crash(error: BaseException) -> None:

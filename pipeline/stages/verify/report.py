@@ -89,14 +89,14 @@ def _int(value: object) -> int | None:
 def locate_body(
     frames: list[tuple[str, int, str]], module_file: str, body_lines: Mapping[str, tuple[int, int]]
 ) -> tuple[str | None, int]:
-    """The generated body of the innermost frame inside one, with the frame's line."""
-    for filename, line, _ in reversed(frames):
-        if filename != module_file:
-            continue
+    """The generated body of the innermost frame inside one, with the frame's line; else no
+    body and the line of the innermost frame in the module (0 when none is)."""
+    in_module = [line for filename, line, _ in frames if filename == module_file]
+    for line in reversed(in_module):
         for name, (first, last) in body_lines.items():
             if first <= line <= last:
                 return name, line
-    return None, 0
+    return None, in_module[-1] if in_module else 0
 
 
 def outcome_code(outcome: TestOutcome) -> str:

@@ -70,8 +70,14 @@ class RunResult:
         return None
 
 
-def sandbox_environment(workspace: str, python: str, plugins: str) -> dict[str, str]:
-    """All the code under test sees of an environment: no keys, no broker, no proxy."""
+def sandbox_environment(
+    workspace: str, python: str, plugins: str, module_dir: str = ""
+) -> dict[str, str]:
+    """All the code under test sees of an environment: no keys, no broker, no proxy.
+
+    The work directory and the module's own directory are on ``sys.path``: tests import the
+    module by its name wherever the request stores it."""
+    paths = [workspace, *([f"{workspace}/{module_dir}"] if module_dir else []), plugins]
     bin_dir = str(Path(python).parent)
     return {
         "PATH": f"{bin_dir}:/usr/local/bin:/usr/bin:/bin",
@@ -80,7 +86,7 @@ def sandbox_environment(workspace: str, python: str, plugins: str) -> dict[str, 
         "USER": "sandbox",
         "LOGNAME": "sandbox",
         "LANG": "C.UTF-8",
-        "PYTHONPATH": f"{workspace}:{plugins}",
+        "PYTHONPATH": ":".join(paths),
         "PYTHONDONTWRITEBYTECODE": "1",
         "PYTHONUNBUFFERED": "1",
         "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1",
@@ -115,13 +121,18 @@ def resolve_sandbox(options: SandboxOptions) -> str | None:
 
 
 def run_sandboxed(
-    command: Sequence[str], workdir: Path, options: SandboxOptions, *, bwrap: str | None
+    command: Sequence[str],
+    workdir: Path,
+    options: SandboxOptions,
+    *,
+    bwrap: str | None,
+    module_dir: str = "",
 ) -> RunResult:
     """Run ``command`` (its first word found on the sandbox's PATH) in ``workdir``."""
     limits = options.limits
     sandboxed = bwrap is not None
     workspace = WORKSPACE if sandboxed else str(workdir)
-    env = sandbox_environment(workspace, options.python, plugin_path(sandboxed))
+    env = sandbox_environment(workspace, options.python, plugin_path(sandboxed), module_dir)
     wrapped = [options.python, "-I", "-S", "-c", LIMITS_WRAPPER, _limit_numbers(limits), *command]
     if bwrap is not None:
         argv = bwrap_arguments(

@@ -6,7 +6,7 @@ import shlex
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 from pipeline.models import VerificationReport
 from pipeline.stages.verify.errors import VerifyError
@@ -53,7 +53,14 @@ def verify_module(task: VerifyTask, options: SandboxOptions) -> VerificationRepo
     with tempfile.TemporaryDirectory(prefix="codegen-verify-", ignore_cleanup_errors=True) as tmp:
         workdir = Path(tmp)
         lay_out(workdir, module, task.source, {**task.support_files, **task.tests})
-        run = run_sandboxed(command, workdir, options, bwrap=bwrap)
+        module_dir = PurePosixPath(module).parent.as_posix()
+        run = run_sandboxed(
+            command,
+            workdir,
+            options,
+            bwrap=bwrap,
+            module_dir="" if module_dir == "." else module_dir,
+        )
         report = read_plugin_report(workdir / REPORT_NAME)
     module_file = f"{run.workspace}/{module}"
     findings = outcome_findings(report, module_file, task.body_lines)

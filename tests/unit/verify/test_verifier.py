@@ -63,6 +63,8 @@ def test_a_traceback_through_a_body_names_that_body() -> None:
 def test_without_tests_the_module_is_imported_in_the_sandbox() -> None:
     good = verify_module(VerifyTask(source="X = 1\n", module_path="pkg/mod.py"), SMALL)
     assert good.passed and good.tests_collected == 0
+    dataclass = "from dataclasses import dataclass\n\n@dataclass\nclass A:\n    x: int = 1\n"
+    assert verify_module(VerifyTask(source=dataclass, module_path="seed/0/a-b.py"), SMALL).passed
     source = "def f():\n    return 1\n\nraise RuntimeError('at import')\n"
     bad = verify_module(
         VerifyTask(source=source, module_path="pkg/mod.py", body_lines=every_body(source)), SMALL

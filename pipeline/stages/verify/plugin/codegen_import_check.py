@@ -20,6 +20,7 @@ def load(path: str) -> None:
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot load {path}")
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # as an import would: dataclasses look it up there
     spec.loader.exec_module(module)
 
 
