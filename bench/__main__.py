@@ -4,7 +4,8 @@
 - ``reducer``: throughput of the metrics fold (``bench.bench_reducer``);
 - ``generate``: a generate worker's throughput and latency (``bench.bench_generate``);
 - ``e2e``: the whole pipeline in-process and through Kafka (``bench.bench_e2e``);
-- ``metrics-kafka``: the reducer through Kafka into its tables (``bench.bench_metrics_kafka``).
+- ``metrics-kafka``: the reducer through Kafka into its tables (``bench.bench_metrics_kafka``);
+- ``verify``: the verify stage's sandbox overhead and runs per second (``bench.bench_verify``).
 
 The options after the benchmark's name go to it (``python -m bench stages --help``).
 """
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "generate": "bench.bench_generate",
     "e2e": "bench.bench_e2e",
     "metrics-kafka": "bench.bench_metrics_kafka",
+    "verify": "bench.bench_verify",
 }
 
 

@@ -43,11 +43,13 @@ async def test_a_failing_test_is_repaired_and_the_fix_stored(
         bodies={"spin": "while True:\n    n += 1\n"},
         tests={"tests/test_spin.py": "from spin import spin\n\ndef test_spin():\n    spin(1)\n"},
     )
+    target = str(settings.store_root / "x").encode().hex()
     escaping = GenerationRequest(
         request_id="escapes",
         source="def leak() -> str:\n    raise NotImplementedError\n",
         output_path="verified/leak.py",
-        bodies={"leak": f"return open({str(settings.store_root / 'x')!r}, 'w').name\n"},
+        # The path in hex: bandit (in validate) would flag a literal path under /tmp.
+        bodies={"leak": f"return open(bytes.fromhex({target!r}).decode(), 'w').name\n"},
         tests={"tests/test_leak.py": "from leak import leak\n\ndef test_leak():\n    leak()\n"},
     )
     after = build_request(EXAMPLES / "inventory.py", output_path="verified/after/inventory.py")
