@@ -133,6 +133,15 @@ class Settings(BaseSettings):
     verify_max_file_bytes: int = Field(default=64 * 1024**2, ge=1024)
     verify_max_output_bytes: int = Field(default=1024**2, ge=1024)
     verify_tmp_bytes: int = Field(default=256 * 1024**2, ge=1024**2)
+    verify_concurrency: int = Field(
+        default=4, ge=1, description="Sandboxed runs at once, per verify worker."
+    )
+    verify_cache_size: int = Field(
+        default=1024,
+        ge=0,
+        description="Passing verdicts a verify worker remembers by content (module text and "
+        "file name, tests, support files, command); 0 runs every request.",
+    )
 
     # Workers
     state_dir: Path = Path(".codegen")
@@ -188,6 +197,8 @@ class Settings(BaseSettings):
         )
 
     def stage_concurrency(self, stage: str) -> int:
+        if stage == "verify":
+            return self.verify_concurrency
         return self.generate_concurrency if stage == "generate" else self.concurrency
 
     @property

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from functools import partial
 from pathlib import PurePosixPath
 from typing import ClassVar
 
 from pipeline.errors import StageError
-from pipeline.models import Finding, GeneratedBody
+from pipeline.models import Finding, GeneratedBody, VerificationReport
 from pipeline.records import (
     CodeGenerated,
     CodeInjected,
@@ -30,7 +31,7 @@ from pipeline.stages.generate import (
 from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
 from pipeline.stages.validate import ValidateOptions, validate_bodies
-from pipeline.stages.verify import VerifyTask, verify_module
+from pipeline.stages.verify import VerifyTask, task_key, verify_module
 
 from .base import Processor, Routed
 from .offload import run_stage_work
@@ -230,6 +231,8 @@ class VerifyProcessor(Processor[CodeInjected, CodeVerified]):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.options = settings.sandbox_options()
+        # Passing verdicts by content: the same module and tests are not run again.
+        self.passed: OrderedDict[str, VerificationReport] = OrderedDict()
 
     async def process(self, record: CodeInjected) -> CodeVerified | Routed:
         request = record.request
@@ -241,11 +244,24 @@ class VerifyProcessor(Processor[CodeInjected, CodeVerified]):
             test_command=request.test_command or self.settings.verify_test_command,
             body_lines=record.body_lines,
         )
-        # The run is a child process; the thread only waits for it.
-        report = await asyncio.to_thread(verify_module, task, self.options)
+        report = await self._verify(task)
         if report.passed:
             return CodeVerified(**record.model_dump(exclude={"produced_at"}), verification=report)
         return repair_or_fail(record, report.errors, self.settings, "test")
+
+    async def _verify(self, task: VerifyTask) -> VerificationReport:
+        key = task_key(task, self.options)
+        known = self.passed.get(key)
+        if known is not None:
+            self.passed.move_to_end(key)
+            return known
+        # The run is a child process; the thread only waits for it.
+        report = await asyncio.to_thread(verify_module, task, self.options)
+        if report.passed and self.settings.verify_cache_size:
+            self.passed[key] = report
+            while len(self.passed) > self.settings.verify_cache_size:
+                self.passed.popitem(last=False)
+        return report
 
     def stub_count(self, record: CodeInjected) -> int:
         return len(record.filled)

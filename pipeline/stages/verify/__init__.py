@@ -9,7 +9,7 @@ one did (``report``). Nothing here imports Kafka.
 
 from pipeline.stages.verify.errors import VerifyError
 from pipeline.stages.verify.options import DEFAULT_TEST_COMMAND, Limits, SandboxOptions
-from pipeline.stages.verify.verifier import VerifyTask, verify_module
+from pipeline.stages.verify.verifier import VerifyTask, task_key, verify_module
 
 __all__ = [
     "DEFAULT_TEST_COMMAND",
@@ -17,5 +17,6 @@ __all__ = [
     "SandboxOptions",
     "VerifyError",
     "VerifyTask",
+    "task_key",
     "verify_module",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import shlex
 import tempfile
 from collections.abc import Mapping
@@ -81,6 +83,20 @@ def verify_module(task: VerifyTask, options: SandboxOptions) -> VerificationRepo
         findings=findings,
         output=run_output_tail(run),
     )
+
+
+def task_key(task: VerifyTask, options: SandboxOptions) -> str:
+    """What decides a verdict: the module's text and file name, the tests, the support files,
+    the command and the sandbox's settings (not the folders the module is stored under)."""
+    document = {
+        "source": task.source,
+        "name": PurePosixPath(task.module_path).name,
+        "tests": sorted(task.tests.items()),
+        "support": sorted(task.support_files.items()),
+        "command": task.test_command,
+        "options": repr(options),
+    }
+    return hashlib.sha256(json.dumps(document, sort_keys=True).encode()).hexdigest()
 
 
 def test_command(
