@@ -2,10 +2,10 @@
 
     python -m bench.bench_e2e [--requests 400] [--light 60] [--output bench/results/e2e.json]
 
-(a) in-process: the five processors called one after another, one request at a time;
+(a) in-process: the processors called one after another, one request at a time;
 (b) through Kafka: every stage a worker process, requests published at once (throughput);
 (c) light load: one request at a time, each through Kafka right after its twin in-process;
-    the difference of their medians over the six topics is what a topic hop adds.
+    the difference of their medians over the topics of the chain is what a topic hop adds.
     Each hop is also timed on its own: from the end of one stage's work to the start of the
     next one's, both taken from the stages' metrics events (the client's own clock at the
     two ends of the chain).
