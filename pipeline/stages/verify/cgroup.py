@@ -17,6 +17,8 @@ _names = itertools.count()
 class PidsCgroup:
     def __init__(self, path: Path) -> None:
         self.path = path
+        # Made here: the child that enters runs as little Python as it can between fork and exec.
+        self._procs = os.fsencode(path / "cgroup.procs")
 
     @classmethod
     def create(cls, max_pids: int) -> PidsCgroup | None:
@@ -37,9 +39,9 @@ class PidsCgroup:
 
     def enter(self) -> None:
         """Move the calling process in (a ``preexec_fn``: runs in the child before exec)."""
-        fd = os.open(self.path / "cgroup.procs", os.O_WRONLY)
+        fd = os.open(self._procs, os.O_WRONLY)
         try:
-            os.write(fd, str(os.getpid()).encode())
+            os.write(fd, b"%d" % os.getpid())
         finally:
             os.close(fd)
 
