@@ -7,6 +7,7 @@
 - ``metrics-kafka``: the reducer through Kafka into its tables (``bench.bench_metrics_kafka``);
 - ``context``: what the prompts carry of what the bodies use (``bench.bench_context``).
 - ``roundtrip``: stubbed real modules filled with their own bodies (``bench.roundtrip``).
+- ``verify``: the verify stage's sandbox overhead and runs per second (``bench.bench_verify``).
 
 The options after the benchmark's name go to it (``python -m bench stages --help``).
 """
@@ -26,6 +27,7 @@ BENCHMARKS = {
     "metrics-kafka": "bench.bench_metrics_kafka",
     "context": "bench.bench_context",
     "roundtrip": "bench.roundtrip",
+    "verify": "bench.bench_verify",
 }
 
 

@@ -2,10 +2,10 @@
 
     python -m bench.bench_e2e [--requests 400] [--light 60] [--output bench/results/e2e.json]
 
-(a) in-process: the five processors called one after another, one request at a time;
+(a) in-process: the processors called one after another, one request at a time;
 (b) through Kafka: every stage a worker process, requests published at once (throughput);
 (c) light load: one request at a time, each through Kafka right after its twin in-process;
-    the difference of their medians over the six topics is what a topic hop adds.
+    the difference of their medians over the topics of the chain is what a topic hop adds.
     Each hop is also timed on its own: from the end of one stage's work to the start of the
     next one's, both taken from the stages' metrics events (the client's own clock at the
     two ends of the chain).
@@ -185,7 +185,7 @@ async def stage_spans(
 
 
 def hop_times(ends: tuple[float, float], spans: dict[str, tuple[float, float]]) -> list[float]:
-    """Milliseconds spent on each of the six topics: from the end of the work before it
+    """Milliseconds spent on each topic of the chain: from the end of the work before it
     (the client's submit for the first) to the start of the work after it (the client's
     receipt of the result for the last)."""
     submitted, received = ends

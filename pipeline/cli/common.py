@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 import tokenize
+from collections.abc import Callable
 from pathlib import Path
 from typing import NoReturn
 
@@ -13,7 +14,10 @@ from rich.markup import escape
 
 from pipeline.broker.local import BrokerError, LocalBroker, formatted_nodes
 from pipeline.broker.probe import probe
+from pipeline.models import ValidationReport
 from pipeline.settings import Settings
+
+EXIT_FINDINGS = 1  # like bandit and ruff: the command ran, and the code has errors
 
 console = Console(soft_wrap=True)  # messages keep whole lines; tables still fit the width
 errors = Console(stderr=True, soft_wrap=True)
@@ -22,6 +26,18 @@ errors = Console(stderr=True, soft_wrap=True)
 def fail(message: str, code: int = 2) -> NoReturn:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def report_and_exit(
+    report: ValidationReport, *, json_output: bool, show: Callable[[], None]
+) -> None:
+    """Print a stage's report (as JSON, or with ``show``); exit 1 when it has errors."""
+    if json_output:
+        typer.echo(report.model_dump_json(indent=2))
+    else:
+        show()
+    if not report.passed:
+        raise typer.Exit(EXIT_FINDINGS)
 
 
 def read_source(file: Path) -> str:

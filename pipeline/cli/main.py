@@ -14,6 +14,7 @@ from pipeline.cli.run_cmd import demo_command, up_command, worker_command
 from pipeline.cli.submit_cmd import submit_command
 from pipeline.cli.topics_cmd import topics_app
 from pipeline.cli.validate_cmd import validate_command
+from pipeline.cli.verify_cmd import verify_command
 from pipeline.settings import get_settings
 
 app = typer.Typer(
@@ -47,6 +48,7 @@ app.command("submit")(submit_command)
 app.command("extract")(extract_command)
 app.command("validate")(validate_command)
 app.command("inject")(inject_command)
+app.command("verify")(verify_command)
 app.command("metrics")(metrics_command)
 
 if __name__ == "__main__":

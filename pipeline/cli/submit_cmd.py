@@ -13,6 +13,7 @@ from rich.table import Table
 from pipeline.broker.probe import probe
 from pipeline.cli.common import console, ensure_broker, fail
 from pipeline.client import ClusterUnavailableError, PipelineClient, Result, build_request
+from pipeline.client.requests import is_test_file
 from pipeline.errors import InvalidRequestError
 from pipeline.records import FileStored, GenerationRequest
 from pipeline.settings import Settings, get_settings
@@ -24,7 +25,7 @@ def collect_requests(
     if target.is_dir():
         if bodies is not None or output is not None:
             fail("--bodies and --output apply to a single file, not a directory")
-        files = sorted(p for p in target.rglob("*.py") if p.is_file())
+        files = sorted(p for p in target.rglob("*.py") if p.is_file() and not is_test_file(p))
         if not files:
             fail(f"{target} holds no .py files")
         return [

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from pipeline.cli.common import fail, read_source
+from pipeline.cli.common import fail, read_source, report_and_exit
 from pipeline.models.findings import Severity, ValidationReport
 from pipeline.settings import get_settings
 from pipeline.stages.validate import (
@@ -22,8 +22,6 @@ from pipeline.stages.validate import (
 )
 
 _out = Console(soft_wrap=True)
-
-EXIT_FINDINGS = 1
 
 
 def _print_table(report: ValidationReport, file: Path) -> None:
@@ -76,9 +74,4 @@ def validate_command(
         report = validate_source(source, options, filename=file.name)
     except (ValidateError, TypeCheckFailed) as error:
         fail(str(error))
-    if json_output:
-        typer.echo(report.model_dump_json(indent=2))
-    else:
-        _print_table(report, file)
-    if not report.passed:
-        raise typer.Exit(EXIT_FINDINGS)
+    report_and_exit(report, json_output=json_output, show=lambda: _print_table(report, file))

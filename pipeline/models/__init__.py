@@ -4,6 +4,7 @@ from pipeline.models.artifacts import StoredArtifact
 from pipeline.models.bodies import GeneratedBody
 from pipeline.models.findings import Finding, Severity, ValidationReport
 from pipeline.models.stubs import ClassContext, ExtractionResult, SourceSpan, Stub
+from pipeline.models.verification import VerificationReport
 
 __all__ = [
     "ClassContext",
@@ -15,4 +16,5 @@ __all__ = [
     "StoredArtifact",
     "Stub",
     "ValidationReport",
+    "VerificationReport",
 ]

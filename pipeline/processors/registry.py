@@ -17,6 +17,7 @@ def build_processor(stage: str, settings: Settings) -> Processor[Any, Any]:
         "generate": lambda: stages.GenerateProcessor(settings),
         "validate": lambda: stages.ValidateProcessor(settings),
         "inject": lambda: stages.InjectProcessor(settings),
+        "verify": lambda: stages.VerifyProcessor(settings),
         "store": lambda: stages.StoreProcessor(settings),
     }
     if stage not in builders:

@@ -1,18 +1,21 @@
-"""The five stage processors of the chain."""
+"""The stage processors of the chain."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
 from pathlib import PurePosixPath
 from typing import ClassVar
 
 from pipeline.errors import StageError
-from pipeline.models import Finding, GeneratedBody
+from pipeline.models import Finding, GeneratedBody, VerificationReport
 from pipeline.records import (
     CodeGenerated,
     CodeInjected,
     CodeValidated,
+    CodeVerified,
     FileStored,
     GenerationRequest,
     Record,
@@ -31,6 +34,7 @@ from pipeline.stages.generate.problems import REPLY_UNUSABLE, ReplyProblems
 from pipeline.stages.inject import InjectOptions, inject_bodies
 from pipeline.stages.store import ArtifactStore, check_path
 from pipeline.stages.validate import ValidateOptions, validate_bodies
+from pipeline.stages.verify import VerifyTask, task_key, verify_module
 
 from .base import Measured, Processor, Routed
 from .offload import run_stage_work
@@ -48,10 +52,12 @@ class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
         self.settings = settings
 
     async def process(self, record: GenerationRequest) -> StubsExtracted:
-        size = len(record.source.encode("utf-8"))
+        files = [record.source, *record.tests.values(), *record.support_files.values()]
+        size = sum(len(text.encode("utf-8")) for text in files)
         if size > self.settings.max_source_bytes:
+            what = "the source is" if len(files) == 1 else "the source and its tests are"
             raise StageError(
-                f"the source is {size} bytes, over the limit of {self.settings.max_source_bytes}"
+                f"{what} {size} bytes, over the limit of {self.settings.max_source_bytes}"
                 " (CODEGEN_MAX_SOURCE_BYTES)",
                 code="SOURCE_TOO_LARGE",
             )
@@ -99,7 +105,7 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
             extraction=record.extraction,
             source=record.request.source,
             strict=record.request.strict,
-            provided_bodies=record.request.bodies,
+            provided_bodies=record.request.bodies_for(record.attempt),
             attempt=record.attempt,
             findings=record.findings,
             previous_bodies={b.qualified_name: b.code for b in record.previous_bodies},
@@ -164,7 +170,7 @@ def default_generators(settings: Settings) -> dict[str, Generator]:
 
 
 def _repair(
-    attempt: StubsExtracted | CodeGenerated, findings: list[Finding], bodies: list[GeneratedBody]
+    attempt: StubsExtracted | CodeGenerated | CodeInjected, findings: list[Finding], bodies: list[GeneratedBody]
 ) -> Routed:
     """The request back to generate, for another attempt at the stubs with findings."""
     return Routed(
@@ -222,21 +228,31 @@ class ValidateProcessor(Processor[CodeGenerated, CodeValidated]):
                 report=report,
                 attempt=record.attempt,
             )
-        if record.attempt < self.settings.max_attempts:
-            return _repair(record, report.errors, record.bodies)
-        shown = "; ".join(
-            f"{f.qualified_name or '<module>'} line {f.line}: {f.code} {f.message}"
-            for f in report.errors[:5]
-        )
-        raise StageError(
-            f"{len(report.errors)} validation error(s) after {record.attempt} attempt(s): {shown}",
-            code="VALIDATION_FAILED",
-            findings=[f.model_dump(mode="json") for f in report.errors],
-            attempts=record.attempt,
-        )
+        return repair_or_fail(record, report.errors, self.settings, "validation")
 
     def stub_count(self, record: CodeGenerated) -> int:
         return len(record.bodies)
+
+
+def repair_or_fail(
+    record: CodeGenerated | CodeInjected,
+    errors: list[Finding],
+    settings: Settings,
+    what: str,
+) -> Routed:
+    """Back to generate through ``repairs`` with the findings, or a terminal StageError
+    (``VALIDATION_FAILED``, ``TESTS_FAILED``) after ``max_attempts``."""
+    if record.attempt < settings.max_attempts:
+        return _repair(record, errors, record.bodies)
+    shown = "; ".join(
+        f"{f.qualified_name or '<module>'} line {f.line}: {f.code} {f.message}" for f in errors[:5]
+    )
+    raise StageError(
+        f"{len(errors)} {what} error(s) after {record.attempt} attempt(s): {shown}",
+        code="VALIDATION_FAILED" if what == "validation" else "TESTS_FAILED",
+        findings=[f.model_dump(mode="json") for f in errors],
+        attempts=record.attempt,
+    )
 
 
 class InjectProcessor(Processor[CodeValidated, CodeInjected]):
@@ -252,16 +268,69 @@ class InjectProcessor(Processor[CodeValidated, CodeInjected]):
         work = partial(inject_bodies, source, bodies, self.options)
         result = await run_stage_work(source, work)
         return CodeInjected(
-            **_carry(record), request=record.request, source=result.source, filled=result.filled
+            **_carry(record),
+            request=record.request,
+            source=result.source,
+            filled=result.filled,
+            extraction=record.extraction,
+            bodies=record.bodies,
+            attempt=record.attempt,
+            body_lines=result.body_lines,
         )
 
     def stub_count(self, record: CodeValidated) -> int:
         return len(record.bodies)
 
 
-class StoreProcessor(Processor[CodeInjected, FileStored]):
-    stage: ClassVar[str] = "store"
+class VerifyProcessor(Processor[CodeInjected, CodeVerified]):
+    """Runs the request's tests in the sandbox; failures go back to generate like
+    validation errors, with the bodies their tracebacks went through to redo."""
+
+    stage: ClassVar[str] = "verify"
     input_model: ClassVar[type[Record]] = CodeInjected
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.options = settings.sandbox_options()
+        # Passing verdicts by content: the same module and tests are not run again.
+        self.passed: OrderedDict[str, VerificationReport] = OrderedDict()
+
+    async def process(self, record: CodeInjected) -> CodeVerified | Routed:
+        request = record.request
+        task = VerifyTask(
+            source=record.source,
+            module_path=request.output_path,
+            tests=request.tests,
+            support_files=request.support_files,
+            test_command=request.test_command or self.settings.verify_test_command,
+            body_lines=record.body_lines,
+        )
+        report = await self._verify(task)
+        if report.passed:
+            return CodeVerified(**record.model_dump(exclude={"produced_at"}), verification=report)
+        return repair_or_fail(record, report.errors, self.settings, "test")
+
+    async def _verify(self, task: VerifyTask) -> VerificationReport:
+        key = task_key(task, self.options)
+        known = self.passed.get(key)
+        if known is not None:
+            self.passed.move_to_end(key)
+            return known
+        # The run is a child process; the thread only waits for it.
+        report = await asyncio.to_thread(verify_module, task, self.options)
+        if report.passed and self.settings.verify_cache_size:
+            self.passed[key] = report
+            while len(self.passed) > self.settings.verify_cache_size:
+                self.passed.popitem(last=False)
+        return report
+
+    def stub_count(self, record: CodeInjected) -> int:
+        return len(record.filled)
+
+
+class StoreProcessor(Processor[CodeVerified, FileStored]):
+    stage: ClassVar[str] = "store"
+    input_model: ClassVar[type[Record]] = CodeVerified
 
     def __init__(self, settings: Settings) -> None:
         self.store = ArtifactStore(
@@ -270,7 +339,7 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
             policy=settings.overwrite_policy,
         )
 
-    async def process(self, record: CodeInjected) -> FileStored:
+    async def process(self, record: CodeVerified) -> FileStored:
         artifact = self.store.write(
             record.request.output_path,
             record.source,
@@ -283,15 +352,16 @@ class StoreProcessor(Processor[CodeInjected, FileStored]):
             artifact=artifact,
             filled=record.filled,
             metadata=record.request.metadata,
+            verification=record.verification,
         )
 
-    def already_delivered(self, record: CodeInjected) -> bool:
+    def already_delivered(self, record: CodeVerified) -> bool:
         return self.store.delivered(record.request_id, record.request.fingerprint())
 
     def delivered(self, result: FileStored) -> None:
         self.store.mark_delivered(result.request_id)
 
-    def stub_count(self, record: CodeInjected) -> int:
+    def stub_count(self, record: CodeVerified) -> int:
         return len(record.filled)
 
 

@@ -1,4 +1,5 @@
-"""Records of the stage chain: requests → stubs → generated → validated → injected → stored."""
+"""Records of the stage chain: requests → stubs → generated → validated → injected → verified
+→ stored."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pipeline.models import (
     GeneratedBody,
     StoredArtifact,
     ValidationReport,
+    VerificationReport,
 )
 from pipeline.records.base import Record, new_request_id, utcnow
 
@@ -37,6 +39,31 @@ class GenerationRequest(Record):
     )
     strict: bool = Field(default=False, description="Validation warnings count as errors.")
     metadata: dict[str, str] = Field(default_factory=dict)
+    later_bodies: list[dict[str, str]] = Field(
+        default_factory=list,
+        description="The provided generator's bodies for repairs: the first map on attempt 2, "
+        "the next on attempt 3 (the last one after that); names a map leaves out keep `bodies`.",
+    )
+    tests: dict[str, str] = Field(
+        default_factory=dict,
+        description="Relative path → text of test files run against the filled module "
+        "(e.g. tests/test_inventory.py); without tests the module is only imported.",
+    )
+    support_files: dict[str, str] = Field(
+        default_factory=dict,
+        description="Relative path → text of other modules the code or the tests import.",
+    )
+    test_command: str | None = Field(
+        default=None,
+        description="Runs the tests in the sandbox; default CODEGEN_VERIFY_TEST_COMMAND "
+        "(python -m pytest -x -q).",
+    )
+
+    def bodies_for(self, attempt: int) -> dict[str, str]:
+        """The provided bodies of ``attempt`` (1 for the first generation)."""
+        if attempt < 2 or not self.later_bodies:
+            return self.bodies
+        return {**self.bodies, **self.later_bodies[min(attempt - 2, len(self.later_bodies) - 1)]}
 
     def fingerprint(self) -> str:
         """sha256 of what is asked, not of the id nor the timestamps: a redelivered request
@@ -83,6 +110,19 @@ class CodeInjected(Record):
     request: GenerationRequest
     source: str = Field(description="The module with every stub filled in.")
     filled: list[str] = Field(description="Qualified names whose bodies were injected.")
+    extraction: ExtractionResult = Field(description="The stubs, for a repair after verify.")
+    bodies: list[GeneratedBody] = Field(description="The bodies injected.")
+    attempt: int = 1
+    body_lines: dict[str, tuple[int, int]] = Field(
+        default_factory=dict,
+        description="Qualified name → (first, last) line of its body in `source`, 1-based.",
+    )
+
+
+class CodeVerified(CodeInjected):
+    """A filled module whose tests passed in the sandbox (or that imports, without tests)."""
+
+    verification: VerificationReport
 
 
 class FileStored(Record):
@@ -90,6 +130,9 @@ class FileStored(Record):
     artifact: StoredArtifact
     filled: list[str]
     metadata: dict[str, str] = Field(default_factory=dict)
+    verification: VerificationReport | None = Field(
+        default=None, description="How the tests went in the verify stage."
+    )
 
 
 class RequestFailed(Record):

@@ -22,6 +22,7 @@ from pipeline.catalogue import (
     STAGE_EXTRA_INPUTS,
     STAGE_INPUTS,
     STAGE_OUTPUTS,
+    STAGE_ROUTED_OUTPUTS,
     STAGES,
     topic_name,
 )
@@ -35,8 +36,6 @@ from pipeline.workers.telemetry import observe, serve_prometheus
 
 log = logging.getLogger(__name__)
 
-# Topics a stage may route a record to besides its usual output.
-ROUTED_OUTPUTS: dict[str, tuple[str, ...]] = {"generate": ("repairs",), "validate": ("repairs",)}
 EXIT_STOP_TIMEOUT = 3
 """A worker's exit status when it did not stop within ``Settings.stop_deadline``."""
 
@@ -173,7 +172,7 @@ def create_stage_app(stage: str, settings: Settings) -> faust.App:
         key_serializer="raw",
         value_serializer="raw",
     )
-    outputs = {STAGE_OUTPUTS[stage], "failed", "metrics", *ROUTED_OUTPUTS.get(stage, ())}
+    outputs = {STAGE_OUTPUTS[stage], "failed", "metrics", *STAGE_ROUTED_OUTPUTS.get(stage, ())}
     sinks = {key: raw_topic(app, topic_name(key, prefix)) for key in outputs}
 
     def crash(error: BaseException) -> None:

@@ -19,10 +19,9 @@ from pipeline.catalogue import topic_name
 from pipeline.client import PipelineClient, build_request
 from pipeline.records import FileStored, GenerationRequest, RequestFailed, encode
 from pipeline.settings import Settings
-from pipeline.stages.inject import inject_bodies
 from pipeline.workers.runner import RECORD_SIZE_FACTOR
 from pipeline.workers.supervisor import Supervisor
-from tests.fixtures import EXAMPLES
+from tests.fixtures import EXAMPLES, expected_source
 from tests.integration.test_generation import read_topic
 
 pytestmark = pytest.mark.integration
@@ -167,9 +166,7 @@ async def test_bad_requests_end_on_failed_and_the_workers_keep_running(
         assert isinstance(stored, FileStored), (request.request_id, stored)
         written = Path(stored.artifact.path)
         assert written == (settings.store_root / request.output_path).resolve()
-        assert written.read_text(encoding="utf-8") == (
-            inject_bodies(request.source, request.bodies).source
-        )
+        assert written.read_text(encoding="utf-8") == expected_source(request)
     assert list(outside.iterdir()) == [], "nothing was written outside the store root"
     assert not (tmp_path / "escape.py").exists()
     assert not workers.exited(), "no worker process exited"

@@ -24,9 +24,8 @@ from pipeline.catalogue import STAGES, topic_name
 from pipeline.client import build_request
 from pipeline.records import GenerationRequest, encode
 from pipeline.settings import Settings
-from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
-from tests.fixtures import EXAMPLES, settings_env
+from tests.fixtures import EXAMPLES, expected_source, settings_env
 from tests.support.results import read_terminal
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
@@ -101,10 +100,7 @@ async def test_kill_workers_and_restart_the_broker_lose_nothing(
         )
         for i in range(REQUESTS)
     ]
-    expected_content = {
-        m.name: inject_bodies(build_request(m).source, build_request(m).bodies).source
-        for m in modules
-    }
+    expected_content = {m.name: expected_source(build_request(m)) for m in modules}
     env = settings_env(settings)
     supervisor = Supervisor(env=env)
     supervisor.start()

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.catalogue import WORKERS
 from pipeline.settings import DEPLOYMENT_SETTINGS, Settings
 from tests.fixtures import ROOT
 
@@ -33,7 +34,7 @@ def test_demo_stores_every_example(settings_factory: Callable[..., Settings]) ->
     stored = sorted(path.name for path in Path(settings.store_root).rglob("*.py"))
     assert stored == examples
     assert done.stdout.count(" stored ") == len(examples), done.stdout
-    assert "started 7 workers, one process each" in done.stdout
+    assert f"started {len(WORKERS)} workers, one process each" in done.stdout
     # Workers start once their groups have a coordinator (ensure_topics waits for it). A
     # worker stopped while still joining may log a closed connection; that is not checked.
     assert "GroupCoordinatorNotAvailable" not in done.stdout + done.stderr

@@ -20,7 +20,7 @@ from pipeline.records import FileStored, GenerationRequest, RequestFailed
 from pipeline.settings import Settings
 from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
-from tests.fixtures import EXAMPLES, settings_env
+from tests.fixtures import EXAMPLES, expected_source, settings_env
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def example_requests(count: int) -> list[GenerationRequest]:
 
 
 def expected_content(request: GenerationRequest) -> str:
-    return inject_bodies(request.source, request.bodies).source
+    return expected_source(request)
 
 
 async def test_twenty_requests_and_a_broken_one_reach_a_terminal_topic(

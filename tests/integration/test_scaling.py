@@ -19,9 +19,8 @@ from pipeline.catalogue import STAGES
 from pipeline.client import PipelineClient, build_request
 from pipeline.records import GenerationRequest
 from pipeline.settings import Settings
-from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
-from tests.fixtures import EXAMPLES
+from tests.fixtures import EXAMPLES, expected_source
 from tests.support.results import read_terminal
 
 pytestmark = pytest.mark.integration
@@ -88,9 +87,7 @@ async def test_workers_joining_and_leaving_a_stage_lose_nothing(
     assert {r.request_id for r in requests} <= set(outcomes)
     assert set(outcomes.values()) == {"stored"}
     assert max(seen.values()) == 1, [key for key, count in seen.items() if count > 1]
-    expected = {
-        m.name: inject_bodies(m.read_text(), build_request(m).bodies).source for m in modules
-    }
+    expected = {m.name: expected_source(build_request(m)) for m in modules}
     for request in requests:
         stored = Path(settings.store_root) / request.output_path
         assert stored.read_text(encoding="utf-8") == expected[stored.name], request.output_path

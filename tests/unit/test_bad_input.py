@@ -19,8 +19,8 @@ from pipeline.client import build_request
 from pipeline.processors import build_processor
 from pipeline.records import (
     CodeGenerated,
-    CodeInjected,
     CodeValidated,
+    CodeVerified,
     FileStored,
     GenerationRequest,
     MetricsEvent,
@@ -181,12 +181,27 @@ async def test_a_source_over_the_default_limit_is_source_too_large(tmp_path: Pat
 
 
 async def test_the_source_limit_counts_utf8_bytes(tmp_path: Path) -> None:
-    settings = make_settings(tmp_path, max_source_bytes=100)
-    fits = GenerationRequest(request_id="fits", source="#" * 100, output_path="a.py")
-    wide = GenerationRequest(request_id="wide", source="# " + "é" * 50, output_path="a.py")
+    settings = make_settings(tmp_path, max_source_bytes=200)
+    fits = GenerationRequest(request_id="fits", source="#" * 200, output_path="a.py")
+    wide = GenerationRequest(request_id="wide", source="# " + "é" * 100, output_path="a.py")
     assert (await run("extract", settings, encode(fits)))[0].topic == "stubs"
     failed = failed_of(await run("extract", settings, encode(wide)), "extract", "SOURCE_TOO_LARGE")
-    assert "102 bytes, over the limit of 100" in failed.message
+    assert "202 bytes, over the limit of 200" in failed.message
+
+
+async def test_the_source_limit_counts_the_tests_too(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, max_source_bytes=200)
+    request = GenerationRequest(
+        request_id="tested",
+        source="#" * 100,
+        output_path="a.py",
+        tests={"tests/test_a.py": "#" * 60},
+        support_files={"b.py": "#" * 60},
+    )
+    failed = failed_of(
+        await run("extract", settings, encode(request)), "extract", "SOURCE_TOO_LARGE"
+    )
+    assert "the source and its tests are 220 bytes, over the limit of 200" in failed.message
 
 
 async def test_a_record_far_over_the_limit_is_refused_before_parsing(tmp_path: Path) -> None:
@@ -352,9 +367,9 @@ async def test_inject_refuses_a_deeply_nested_body(settings: Settings) -> None:
 # -- the store stage -------------------------------------------------------------------------
 
 
-async def injected_for(settings: Settings, output_path: str) -> CodeInjected:
+async def injected_for(settings: Settings, output_path: str) -> CodeVerified:
     value = await records_up_to("store", settings, good_request("s"))
-    injected = decode(CodeInjected, value)
+    injected = decode(CodeVerified, value)
     request = injected.request.model_copy(update={"output_path": output_path})
     return injected.model_copy(update={"request": request})
 

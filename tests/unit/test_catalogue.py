@@ -20,6 +20,7 @@ REQUIRED = {
     "generated",
     "validated",
     "injected",
+    "verified",
     "stored",
     "failed",
     "metrics",
@@ -38,7 +39,15 @@ def test_stage_topics_chain_from_requests_to_stored() -> None:
     while topic in by_input:
         topic = STAGE_OUTPUTS[by_input[topic]]
         chain.append(topic)
-    assert chain == ["requests", "stubs", "generated", "validated", "injected", "stored"]
+    assert chain == [
+        "requests",
+        "stubs",
+        "generated",
+        "validated",
+        "injected",
+        "verified",
+        "stored",
+    ]
 
 
 def test_names_take_the_configured_prefix() -> None:

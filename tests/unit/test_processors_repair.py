@@ -21,10 +21,12 @@ from pipeline.processors.stages import (
     InjectProcessor,
     StoreProcessor,
     ValidateProcessor,
+    VerifyProcessor,
 )
 from pipeline.records import (
     CodeGenerated,
     CodeValidated,
+    CodeVerified,
     FileStored,
     GenerationRequest,
     Outcome,
@@ -87,6 +89,7 @@ class Chain:
         self.generate = GenerateProcessor(settings)
         self.validate = ValidateProcessor(settings)
         self.inject = InjectProcessor()
+        self.verify = VerifyProcessor(settings)
         self.store = StoreProcessor(settings)
 
     async def stubs(self, output_path: str = "repaired/rate_limiter.py") -> StubsExtracted:
@@ -173,7 +176,9 @@ async def test_a_syntax_error_is_repaired_and_only_the_failing_stub_is_regenerat
     assert validated.report.passed
 
     injected = await chain.inject.process(validated)
-    stored = await chain.store.process(injected)
+    verified = await chain.verify.process(injected)
+    assert isinstance(verified, CodeVerified)
+    stored = await chain.store.process(verified)
     assert isinstance(stored, FileStored)
     written = Path(stored.artifact.path)
     assert written == (chain.settings.store_root / "repaired/rate_limiter.py").resolve()
