@@ -170,7 +170,9 @@ def default_generators(settings: Settings) -> dict[str, Generator]:
 
 
 def _repair(
-    attempt: StubsExtracted | CodeGenerated | CodeInjected, findings: list[Finding], bodies: list[GeneratedBody]
+    attempt: StubsExtracted | CodeGenerated | CodeInjected,
+    findings: list[Finding],
+    bodies: list[GeneratedBody],
 ) -> Routed:
     """The request back to generate, for another attempt at the stubs with findings."""
     return Routed(
