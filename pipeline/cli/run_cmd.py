@@ -28,7 +28,7 @@ def worker_command(
     reducer or the intent executor."""
     if name not in WORKERS:
         fail(f"unknown worker {name!r}; workers: {', '.join(WORKERS)}")
-    from pipeline.workers.app import run_worker
+    from pipeline.workers.main import run_worker
 
     settings = get_settings()
     wait_for_broker(settings)

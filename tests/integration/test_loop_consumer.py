@@ -13,7 +13,7 @@ from mode.threads import WorkerThread
 
 from pipeline.catalogue import topic_name
 from pipeline.settings import Settings
-from pipeline.workers.app import new_app, raw_topic
+from pipeline.workers.faust_app import new_app, raw_topic
 from pipeline.workers.loop_consumer import LoopConsumerThread
 
 pytestmark = pytest.mark.integration
