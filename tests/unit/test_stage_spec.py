@@ -101,6 +101,9 @@ def test_an_unknown_stage_is_refused_with_the_list() -> None:
 def test_each_spec_names_its_own_processor(spec: StageSpec) -> None:
     cls: Any = processor_class(spec)
     assert cls.stage == spec.name
+    for topic in spec.inputs:
+        assert catalogue.TOPICS[topic].value_model is cls.input_model, topic
+    assert set(spec.outputs) <= catalogue.TOPICS.keys()
     assert isinstance(getattr(Settings(_env_file=None), spec.concurrency_setting), int)
 
 
