@@ -25,13 +25,12 @@ from rich.console import Console
 from bench.cluster import bench_settings, kafka_cluster
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.connection import aiokafka_options
-from pipeline.catalogue import topic_name
+from pipeline.catalogue import STAGES, topic_name
 from pipeline.records import MetricsEvent, Outcome, encode
 from pipeline.settings import DEPLOYMENT_SETTINGS
 from pipeline.workers.supervisor import Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
-STAGES = ("extract", "generate", "validate", "inject", "store")
 console = Console()
 
 

@@ -32,12 +32,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from pipeline.catalogue import STAGES
 from pipeline.metrics import MetricsConfig, MetricsReducer, WindowKey, WindowState, prepare
 from pipeline.records import MetricsEvent, Outcome
 
 TARGET_EVENTS_PER_SECOND = 200_000
 BATCH = 1000
-STAGES = ("extract", "generate", "validate", "inject", "store")
 MODELS = ("small-coder", "large-coder", "repair-model")
 ERROR_CODES = ("INVALID_REQUEST", "NO_STUBS", "GENERATION_FAILED", "VALIDATION_FAILED",
                "INTERNAL_ERROR")  # fmt: skip

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -23,6 +23,9 @@ from pipeline.records import (
     RequestFailed,
     StubsExtracted,
 )
+
+if TYPE_CHECKING:
+    from pipeline.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
 # A record carries its module's source more than once (request, injected result): with the
@@ -148,32 +151,106 @@ TOPICS: dict[str, TopicSpec] = {
     )
 }
 
-STAGE_INPUTS: dict[str, str] = {
-    "extract": "requests",
-    "generate": "stubs",
-    "validate": "generated",
-    "inject": "validated",
-    "verify": "injected",
-    "store": "verified",
+REPAIRS = "repairs"
+"""Where validate and verify send stubs back to generate, with their findings."""
+
+
+@dataclass(frozen=True)
+class StageSpec:
+    """Everything the project knows about a stage, in one place: the worker, the CLI, the
+    supervisor, the benchmarks and the topic catalogue are derived from it.
+
+    ``processor`` is ``"module:Class"``, imported when a worker builds it (the catalogue stays
+    free of the stages' dependencies); ``concurrency_setting`` names the ``Settings`` field
+    that bounds the records it handles at once. The stage's name is also its metrics label
+    and its consumer group (with the topic prefix).
+    """
+
+    name: str
+    input: str
+    output: str
+    processor: str
+    extra_inputs: tuple[str, ...] = ()
+    routed_outputs: tuple[str, ...] = ()
+    concurrency_setting: str = "concurrency"
+    ends_requests: bool = False
+    """Its output is terminal: a request is done once its record reaches it."""
+
+    def concurrency(self, settings: Settings) -> int:
+        return int(getattr(settings, self.concurrency_setting))
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return (self.input, *self.extra_inputs)
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        """Every topic the stage's worker may produce to."""
+        return (self.output, *self.routed_outputs, "failed", "metrics")
+
+    def outcome(self, topic: str) -> str:
+        """The metrics outcome of a record sent to ``topic`` (``redelivered``: none sent)."""
+        if topic in ("failed", "redelivered"):
+            return topic
+        return "retry" if topic in self.routed_outputs else "ok"
+
+
+def _processor(name: str) -> str:
+    return f"pipeline.processors.stages:{name}Processor"
+
+
+STAGE_SPECS: dict[str, StageSpec] = {
+    spec.name: spec
+    for spec in (
+        StageSpec("extract", "requests", "stubs", _processor("Extract")),
+        StageSpec(
+            "generate",
+            "stubs",
+            "generated",
+            _processor("Generate"),
+            extra_inputs=(REPAIRS,),
+            concurrency_setting="generate_concurrency",
+        ),
+        StageSpec(
+            "validate", "generated", "validated", _processor("Validate"), routed_outputs=(REPAIRS,)
+        ),
+        StageSpec("inject", "validated", "injected", _processor("Inject")),
+        StageSpec(
+            "verify",
+            "injected",
+            "verified",
+            _processor("Verify"),
+            routed_outputs=(REPAIRS,),
+            concurrency_setting="verify_concurrency",
+        ),
+        StageSpec("store", "verified", "stored", _processor("Store"), ends_requests=True),
+    )
 }
-STAGE_OUTPUTS: dict[str, str] = {
-    "extract": "stubs",
-    "generate": "generated",
-    "validate": "validated",
-    "inject": "injected",
-    "verify": "verified",
-    "store": "stored",
-}
-# Further topics a stage consumes besides its main input.
-STAGE_EXTRA_INPUTS: dict[str, tuple[str, ...]] = {"generate": ("repairs",)}
-# Topics a stage may route a record to besides its usual output.
+"""The chain, in order: each stage consumes what the one before it produces."""
+
+# Views of STAGE_SPECS for the code that only needs one field.
+STAGE_INPUTS: dict[str, str] = {s.name: s.input for s in STAGE_SPECS.values()}
+STAGE_OUTPUTS: dict[str, str] = {s.name: s.output for s in STAGE_SPECS.values()}
 STAGE_ROUTED_OUTPUTS: dict[str, tuple[str, ...]] = {
-    "validate": ("repairs",),
-    "verify": ("repairs",),
+    s.name: s.routed_outputs for s in STAGE_SPECS.values() if s.routed_outputs
 }
-STAGES: tuple[str, ...] = tuple(STAGE_INPUTS)
+STAGES: tuple[str, ...] = tuple(STAGE_SPECS)
+SERVICE_WORKERS: tuple[str, ...] = ("metrics", "executor")
 # Every kind of worker process: the stages, the metrics reducer and the intent executor.
-WORKERS: tuple[str, ...] = (*STAGES, "metrics", "executor")
+WORKERS: tuple[str, ...] = (*STAGES, *SERVICE_WORKERS)
+
+
+def stage_spec(name: str) -> StageSpec:
+    """The stage called ``name``; a ValueError that lists the stages when there is none."""
+    spec = STAGE_SPECS.get(name)
+    if spec is None:
+        raise ValueError(f"unknown stage {name!r}; stages: {', '.join(STAGE_SPECS)}")
+    return spec
+
+
+def worker_names() -> tuple[str, ...]:
+    """Every kind of worker process, read when called (``WORKERS`` is the import-time view)."""
+    return (*STAGE_SPECS, *SERVICE_WORKERS)
 
 
 def topic_name(key: str, prefix: str) -> str:
@@ -186,7 +263,7 @@ def catalogue_document(prefix: str = "codegen.") -> dict[str, Any]:
         "encoding": "UTF-8 JSON, no envelope; the key is the UTF-8 request id",
         "topics": [spec.describe(prefix) for spec in TOPICS.values()],
         "stages": [
-            {"stage": s, "input": STAGE_INPUTS[s], "output": STAGE_OUTPUTS[s]} for s in STAGES
+            {"stage": s.name, "input": s.input, "output": s.output} for s in STAGE_SPECS.values()
         ],
     }
 

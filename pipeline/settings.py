@@ -266,11 +266,6 @@ class Settings(BaseSettings):
             allow_unsandboxed=self.verify_allow_unsandboxed,
         )
 
-    def stage_concurrency(self, stage: str) -> int:
-        if stage == "verify":
-            return self.verify_concurrency
-        return self.generate_concurrency if stage == "generate" else self.concurrency
-
     @property
     def local_bootstrap(self) -> str:
         # Node i of a local cluster listens on broker_port + 2i (see broker.local.node_ports).

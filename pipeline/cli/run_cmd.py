@@ -12,7 +12,7 @@ import typer
 from rich.syntax import Syntax
 
 from pipeline.broker.admin import ensure_topics
-from pipeline.catalogue import WORKERS
+from pipeline.catalogue import WORKERS, worker_names
 from pipeline.cli.common import console, ensure_broker, fail, local_broker, wait_for_broker
 from pipeline.cli.submit_cmd import collect_requests, results_table, submit_all
 from pipeline.records import FileStored
@@ -26,9 +26,9 @@ def worker_command(
 ) -> None:
     """Run one worker process: a stage (start more to split its partitions), the metrics
     reducer or the intent executor."""
-    if name not in WORKERS:
-        fail(f"unknown worker {name!r}; workers: {', '.join(WORKERS)}")
-    from pipeline.workers.app import run_worker
+    if name not in worker_names():
+        fail(f"unknown worker {name!r}; workers: {', '.join(worker_names())}")
+    from pipeline.workers.main import run_worker
 
     settings = get_settings()
     wait_for_broker(settings)

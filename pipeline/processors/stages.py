@@ -9,6 +9,7 @@ from functools import partial
 from pathlib import PurePosixPath
 from typing import ClassVar
 
+from pipeline.catalogue import REPAIRS
 from pipeline.errors import StageError
 from pipeline.models import Finding, GeneratedBody, VerificationReport
 from pipeline.records import (
@@ -176,7 +177,7 @@ def _repair(
 ) -> Routed:
     """The request back to generate, for another attempt at the stubs with findings."""
     return Routed(
-        "repairs",
+        REPAIRS,
         StubsExtracted(
             **_carry(attempt),
             request=attempt.request,

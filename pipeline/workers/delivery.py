@@ -31,6 +31,8 @@ class QuickDeliveryConsumer(LoopConsumer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._deliveries: set[asyncio.Task[Any]] = set()
+        self.quick_deliveries = 0
+        """Deliveries that took the one-task path: none means Faust's fetch loop changed."""
 
     def _is_delivery(self, coros: tuple[Any, ...], timeout: Any) -> bool:
         """Whether this is the fetch loop's ``wait_first(callback(message), flow.wait())``."""
@@ -50,6 +52,7 @@ class QuickDeliveryConsumer(LoopConsumer):
             return await super().wait_first(*coros, timeout=timeout)
         delivery, flow = coros
         flow.close()  # never started: nothing to clean up
+        self.quick_deliveries += 1
         task: asyncio.Task[Any] = asyncio.ensure_future(delivery)
         self._deliveries.add(task)
         try:

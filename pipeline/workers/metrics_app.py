@@ -30,8 +30,8 @@ from pipeline.records import (
 )
 from pipeline.settings import Settings
 from pipeline.stages.store import ArtifactStore
-from pipeline.workers.app import changelog_configs, new_app, raw_topic
 from pipeline.workers.executor import IntentExecutor, UnknownIntentError, by_priority
+from pipeline.workers.faust_app import changelog_configs, new_app, raw_topic
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from tenacity import (
     wait_exponential,
 )
 
-from pipeline.catalogue import STAGE_OUTPUTS
+from pipeline.catalogue import stage_spec
 from pipeline.errors import StageError
 from pipeline.processors import Processor, Routed
 from pipeline.records import (
@@ -60,8 +60,9 @@ class StageRunner:
         self.processor = processor
         self.settings = settings
         self.stage = processor.stage
-        self.output_topic = STAGE_OUTPUTS[self.stage]
-        self.terminal = self.stage == "store"  # its successes end a request
+        spec = stage_spec(self.stage)
+        self.output_topic = spec.output
+        self.terminal = spec.ends_requests
         self.max_record_bytes = settings.max_source_bytes * RECORD_SIZE_FACTOR
 
     async def handle(self, key: bytes | None, value: bytes | None, origin: str) -> list[Outgoing]:

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from pipeline.catalogue import WORKERS
+from pipeline.catalogue import worker_names
 
 
 @dataclass
@@ -36,7 +36,7 @@ class WorkerProcess:
 class Supervisor:
     """Starts ``count`` worker processes per stage; stops them all on ``stop()``."""
 
-    counts: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(WORKERS, 1))
+    counts: Mapping[str, int] = field(default_factory=lambda: dict.fromkeys(worker_names(), 1))
     env: Mapping[str, str] | None = None
     workers: list[WorkerProcess] = field(default_factory=list)
     backoff_initial: float = 1.0
@@ -120,10 +120,10 @@ def spawn_worker(stage: str, env: Mapping[str, str] | None = None) -> subprocess
 
 def parse_counts(specs: Iterable[str], default: int = 1) -> dict[str, int]:
     """``["generate=4"]`` → every worker once, generate four times."""
-    counts = dict.fromkeys(WORKERS, default)
+    counts = dict.fromkeys(worker_names(), default)
     for spec in specs:
         stage, _, number = spec.partition("=")
         if stage not in counts or not number.isdigit() or int(number) < 0:
-            raise ValueError(f"expected NAME=COUNT with a name of {', '.join(WORKERS)}: {spec!r}")
+            raise ValueError(f"expected NAME=COUNT with a name of {', '.join(counts)}: {spec!r}")
         counts[stage] = int(number)
     return counts

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram, start_http_server
 
+from pipeline.catalogue import StageSpec
+
 RECORDS = Counter(
     "codegen_records_total", "Records handled, by stage and outcome.", ["stage", "outcome"]
 )
@@ -13,12 +15,11 @@ DURATION = Histogram(
     ["stage"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
 )
-OUTCOME_OF_TOPIC = {"failed": "failed", "repairs": "retry", "redelivered": "redelivered"}
 
 
-def observe(stage: str, output_topic: str, seconds: float) -> None:
-    RECORDS.labels(stage, OUTCOME_OF_TOPIC.get(output_topic, "ok")).inc()
-    DURATION.labels(stage).observe(seconds)
+def observe(spec: StageSpec, output_topic: str, seconds: float) -> None:
+    RECORDS.labels(spec.name, spec.outcome(output_topic)).inc()
+    DURATION.labels(spec.name).observe(seconds)
 
 
 def serve_prometheus(port: int) -> None:

@@ -19,7 +19,7 @@ from pipeline.catalogue import topic_name
 from pipeline.processors.stages import ExtractProcessor
 from pipeline.records import CodeGenerated, GenerationRequest, decode, encode
 from pipeline.settings import Settings
-from pipeline.workers.app import EXIT_STOP_TIMEOUT
+from pipeline.workers.main import EXIT_STOP_TIMEOUT
 from pipeline.workers.supervisor import Supervisor
 from tests.support.llm_server import LLMServer, fenced
 

@@ -13,7 +13,7 @@ from mode.threads import WorkerThread
 
 from pipeline.catalogue import topic_name
 from pipeline.settings import Settings
-from pipeline.workers.app import new_app, raw_topic
+from pipeline.workers.faust_app import new_app, raw_topic
 from pipeline.workers.loop_consumer import LoopConsumerThread
 
 pytestmark = pytest.mark.integration
@@ -51,6 +51,8 @@ async def test_a_worker_consumes_on_its_loop_and_stops_cleanly(
             await producer.stop()
         assert await asyncio.wait_for(received.get(), timeout=60) == b"hello"
         assert consumed_in == [threading.get_ident()]
+        # Faust's fetch loop still delivers through the one-task path of delivery.py.
+        assert app.consumer.quick_deliveries >= 1
         # A long record blocks the loop, consumer included: no thread is there to be missed.
         with caplog.at_level(logging.WARNING):
             time.sleep(4.0)

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from pipeline.workers.app import acknowledged
+from pipeline.workers.stage_app import acknowledged
 
 
 async def test_runs_once_the_send_succeeds() -> None:

@@ -10,7 +10,7 @@ import pytest
 import uvloop
 
 from pipeline.settings import Settings
-from pipeline.workers.app import use_event_loop
+from pipeline.workers.main import use_event_loop
 
 
 @pytest.fixture

@@ -10,7 +10,8 @@ from aiokafka.errors import ClusterAuthorizationFailedError
 
 from pipeline.broker.admin import Replication, cluster_replication, topic_configs
 from pipeline.settings import Settings
-from pipeline.workers.app import changelog_configs, create_stage_app, faust_options
+from pipeline.workers.faust_app import changelog_configs, faust_options
+from pipeline.workers.stage_app import create_stage_app
 
 
 class FakeAdmin:

@@ -22,8 +22,9 @@ from pipeline.processors import build_processor
 from pipeline.records import GenerationRequest, RequestFailed, decode, encode
 from pipeline.settings import Settings
 from pipeline.stages.generate import OpenAIGenerator
-from pipeline.workers.app import create_stage_app, faust_options
+from pipeline.workers.faust_app import faust_options
 from pipeline.workers.runner import StageRunner
+from pipeline.workers.stage_app import create_stage_app
 from tests.fixtures import EXAMPLES
 from tests.support.llm_fixtures import LLMServerFactory
 from tests.support.llm_server import error, free_port

@@ -7,10 +7,10 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from pipeline.catalogue import STAGES
 from pipeline.records import MetricsEvent, Outcome
 
 T0 = datetime(2024, 1, 1, 10, 0, tzinfo=UTC)  # a Monday
-STAGES = ("extract", "generate", "validate", "inject", "store")
 
 
 def event(

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 from bench.bench_reducer import main, synthetic_events
+from pipeline.catalogue import STAGES
 
 
 def test_synthetic_events_are_spread_and_sorted() -> None:
     events = synthetic_events(500)
     assert len(events) == 500
-    assert {e.stage for e in events} == {"extract", "generate", "validate", "inject", "store"}
+    assert {e.stage for e in events} == set(STAGES)
     assert events == sorted(events, key=lambda e: e.event_time)
     assert any(e.end_to_end_ms is not None for e in events)
 
