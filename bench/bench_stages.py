@@ -1,6 +1,7 @@
 """Latency of the pure stages on real modules: extract, validate, inject, store.
 
-    python -m bench stages [--modules 30] [--repetitions 5] [--output bench/results/stages.json]
+    python -m bench stages [--modules 30] [--repetitions 5] [--sizes 10,100,1000,5000,1MiB]
+        [--size-repetitions 3] [--output bench/results/stages.json]
 
 The corpus (see :mod:`bench.corpus`) is standard library modules of about 500 lines with ten
 function bodies turned into stubs; the original bodies stand in for the generated code. Per
@@ -18,6 +19,9 @@ stub (a file's figure divided by its number of stubs).
 - ``inject``: ``inject_bodies`` of the ten bodies;
 - ``store``: ``ArtifactStore.write`` of the injected module into a temporary directory (a new
   path each time: temp file, fsync, rename, directory fsync, ledger entry).
+
+Then the same stages on synthetic modules of growing size (see :mod:`bench.stage_sizes`),
+each next to one libcst parse and one ``ast`` parse of the same module in the same run.
 
 One untimed run of every stage on the first module comes first (imports, caches). The garbage
 collector runs before each timed call and stays on during it.
@@ -41,6 +45,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+
 from bench.corpus import (
     DEFAULT_SEED,
     MAX_LINES,
@@ -50,6 +56,7 @@ from bench.corpus import (
     build_corpus,
 )
 from bench.report import print_table, render_markdown, write_results
+from bench.stage_sizes import DEFAULT_SIZES, parse_sizes, run_sizes, size_markdown, size_table
 from pipeline.stages.extract import ExtractOptions, extract_stubs
 from pipeline.stages.inject import inject_bodies
 from pipeline.stages.store import ArtifactStore
@@ -206,8 +213,14 @@ def _environment() -> dict[str, Any]:
     }
 
 
-def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> dict[str, Any]:
-    """Benchmark the stages; the results as a JSON-ready dict."""
+def run(
+    modules: int = 30,
+    repetitions: int = 5,
+    seed: int = DEFAULT_SEED,
+    sizes: Sequence[int | str] = (),
+    size_repetitions: int = 3,
+) -> dict[str, Any]:
+    """Benchmark the stages (and on synthetic modules of ``sizes``); a JSON-ready dict."""
     if modules < 1 or repetitions < 1:
         raise ValueError("modules and repetitions must be at least 1")
     corpus = build_corpus(modules, seed=seed)
@@ -235,7 +248,7 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
     stages["validate+types"]["ty_server_cpu_ms_mean"] = (
         server_cpu / (len(corpus) * repetitions) * 1000
     )
-    return {
+    results: dict[str, Any] = {
         "benchmark": "stages",
         "environment": _environment(),
         "config": {
@@ -261,6 +274,22 @@ def run(modules: int = 30, repetitions: int = 5, seed: int = DEFAULT_SEED) -> di
         },
         "stages": stages,
     }
+    if sizes:
+        results["sizes"] = run_sizes(sizes, size_repetitions)
+    return results
+
+
+def _show(results: dict[str, Any]) -> None:
+    print_table(results)
+    if "sizes" in results:
+        Console().print(size_table(results["sizes"]))
+
+
+def _markdown(results: dict[str, Any]) -> str:
+    text = render_markdown(results)
+    if "sizes" in results:
+        text += "\n" + "\n".join(size_markdown(results["sizes"])) + "\n"
+    return text
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -271,6 +300,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--repetitions", type=int, default=5, help="timed runs per module and stage (default 5)"
     )
+    parser.add_argument(
+        "--sizes",
+        type=parse_sizes,
+        default=list(DEFAULT_SIZES),
+        help="synthetic module sizes in stubs, and 1MiB (default 10,100,1000,5000,1MiB; '' none)",
+    )
+    parser.add_argument(
+        "--size-repetitions", type=int, default=3, help="timed runs per size (default 3)"
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="corpus choice seed")
     parser.add_argument(
         "--output",
@@ -280,9 +318,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     args = parser.parse_args(argv)
-    results = run(args.modules, args.repetitions, args.seed)
-    show = None if args.quiet else partial(print_table, results)
-    write_results(results, args.output, render_markdown(results), show)
+    results = run(args.modules, args.repetitions, args.seed, args.sizes, args.size_repetitions)
+    show = None if args.quiet else partial(_show, results)
+    write_results(results, args.output, _markdown(results), show)
     return 0
 
 

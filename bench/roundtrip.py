@@ -216,14 +216,18 @@ def _lines_inside_strings(code: str) -> set[int]:
     return inside
 
 
+def stub_bodies(case: Case) -> dict[str, str]:
+    """The original body of each stub extract finds, by qualified name."""
+    return {
+        stub.qualified_name: case.bodies[stub.span.start_line]
+        for stub in extract_stubs(case.stubbed).stubs
+        if stub.span.start_line in case.bodies  # not a stub of the original module
+    }
+
+
 def run_case(case: Case) -> Outcome:
     try:
-        stubs = extract_stubs(case.stubbed).stubs
-        bodies = {
-            stub.qualified_name: case.bodies[stub.span.start_line]
-            for stub in stubs
-            if stub.span.start_line in case.bodies  # not a stub of the original module
-        }
+        bodies = stub_bodies(case)
         filled = inject_bodies(case.stubbed, bodies).source
         left = [s.qualified_name for s in extract_stubs(filled).stubs if s.qualified_name in bodies]
     except (ExtractError, InjectError, KeyError) as error:

@@ -7,6 +7,7 @@ the syntax tree (ruff reads the text from stdin in its own process).
 from __future__ import annotations
 
 import ast
+import bisect
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -120,18 +121,46 @@ def _locate_bodies(
     functions: list[FunctionInfo], body_lines: Mapping[str, tuple[int, int]]
 ) -> list[_Body]:
     """Each injected body with the def it belongs to."""
+    nesting = _Nesting(functions)
     located = []
     for qualified_name, (first, last) in body_lines.items():
-        enclosing = [
-            info
-            for info in functions
-            if info.node.lineno <= first and last <= (info.node.end_lineno or info.node.lineno)
-        ]
+        enclosing = nesting.enclosing(first, last)
         named = [info for info in enclosing if _matches(qualified_name, info.qualname)]
         candidates = named or enclosing
         owner = max(candidates, key=lambda info: info.node.lineno) if candidates else None
         located.append(_Body(qualified_name, first, last, owner))
     return located
+
+
+def _end(info: FunctionInfo) -> int:
+    return info.node.end_lineno or info.node.lineno
+
+
+class _Nesting:
+    """The defs by their first line, each with the def it is in: finds the defs around a span
+    in the depth of the nesting, not the number of defs."""
+
+    def __init__(self, functions: list[FunctionInfo]) -> None:
+        self._functions = sorted(functions, key=lambda info: info.node.lineno)
+        self._starts = [info.node.lineno for info in self._functions]
+        self._parents: list[int | None] = []
+        open_defs: list[int] = []  # indexes of the defs around the current one
+        for index, info in enumerate(self._functions):
+            while open_defs and _end(self._functions[open_defs[-1]]) < info.node.lineno:
+                open_defs.pop()
+            self._parents.append(open_defs[-1] if open_defs else None)
+            open_defs.append(index)
+
+    def enclosing(self, first: int, last: int) -> list[FunctionInfo]:
+        """The defs that start on or before ``first`` and end on or after ``last``."""
+        index: int | None = bisect.bisect_right(self._starts, first) - 1
+        found = []
+        while index is not None and index >= 0:
+            info = self._functions[index]
+            if last <= _end(info):
+                found.append(info)
+            index = self._parents[index]
+        return found
 
 
 def _import_keys(node: ast.Import | ast.ImportFrom) -> set[ImportKey]:
@@ -202,13 +231,17 @@ def _body_scope(tree: ast.Module, functions: list[FunctionInfo], located: list[_
     if not owners or any(owner is None for owner in owners):
         return _Scope(functions)  # a body outside any def: the whole module
     nodes: list[ast.stmt] = []
+    seen: set[int] = set()
     for owner in owners:
-        if owner is not None and owner.node not in nodes:
+        if owner is not None and id(owner.node) not in seen:
+            seen.add(id(owner.node))
             nodes.append(owner.node)
-    spans = [(node.lineno, node.end_lineno or node.lineno) for node in nodes]
+    spans = _merged((node.lineno, node.end_lineno or node.lineno) for node in nodes)
+    span_starts = [first for first, _last in spans]
 
     def inside(node: ast.stmt) -> bool:
-        return any(first <= node.lineno <= last for first, last in spans)
+        index = bisect.bisect_right(span_starts, node.lineno) - 1
+        return index >= 0 and node.lineno <= spans[index][1]
 
     return _Scope(
         functions=[info for info in functions if inside(info.node)],
@@ -217,6 +250,17 @@ def _body_scope(tree: ast.Module, functions: list[FunctionInfo], located: list[_
         security=nodes,
         defs=nodes,
     )
+
+
+def _merged(spans: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The union of the line spans, as disjoint spans in order."""
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(spans):
+        if merged and first <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(last, merged[-1][1]))
+        else:
+            merged.append((first, last))
+    return merged
 
 
 def _top_imports(tree: ast.Module) -> list[ast.stmt]:

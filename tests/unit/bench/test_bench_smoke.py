@@ -10,6 +10,8 @@ import pytest
 from bench.__main__ import main as bench_main
 from bench.bench_stages import STAGES, percentile
 from bench.corpus import STUBS_PER_MODULE, StubbedModule, build_corpus
+from bench.stage_sizes import SIZE_STAGES
+from bench.synthetic import MEBIBYTE, synthetic_module_of_size
 from pipeline.stages.extract import extract_stubs
 from pipeline.stages.inject import inject_bodies
 
@@ -42,7 +44,11 @@ def test_percentile_is_nearest_rank() -> None:
 def test_stage_benchmark_writes_every_stage(tmp_path: Path) -> None:
     output = tmp_path / "out" / "stages.json"
     code = bench_main(
-        ["stages", "--modules", "2", "--repetitions", "1", "--output", str(output), "--quiet"]
+        [
+            "stages",
+            *("--modules", "2", "--repetitions", "1", "--output", str(output), "--quiet"),
+            *("--sizes", "10,20", "--size-repetitions", "1"),
+        ]
     )
     assert code == 0
     results = json.loads(output.read_text(encoding="utf-8"))
@@ -57,6 +63,19 @@ def test_stage_benchmark_writes_every_stage(tmp_path: Path) -> None:
         assert isinstance(stage["met"], bool)
     markdown = output.with_suffix(".md").read_text(encoding="utf-8")
     assert all(f"| {stage} |" in markdown for stage in STAGES)
+    sizes = results["sizes"]["modules"]
+    assert [size["stubs"] for size in sizes] == [10, 20]
+    for size in sizes:
+        assert size["wall_ms"]["libcst_parse"] > 0 and size["wall_ms"]["ast_parse"] > 0
+        assert set(size["ratio_to_libcst_parse"]) == set(SIZE_STAGES)
+    assert "| 20 stubs," in markdown
+
+
+def test_synthetic_module_of_a_mebibyte() -> None:
+    module = synthetic_module_of_size(MEBIBYTE)
+    assert MEBIBYTE <= len(module.source.encode()) < MEBIBYTE * 1.1
+    found = extract_stubs(module.source, path=module.name).stubs
+    assert {stub.qualified_name for stub in found} == set(module.bodies)
 
 
 def test_unknown_benchmark_is_an_error() -> None:

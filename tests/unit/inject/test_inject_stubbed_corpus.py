@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bench.roundtrip import Case, Outcome, cases, run_case, summary
+from bench.roundtrip import Case, Outcome, cases, run_case, stub_bodies, summary
+from pipeline.stages.inject.splice import inject_spliced
 
 
 @pytest.fixture(scope="module")
@@ -44,3 +45,11 @@ def test_stubbed_modules_filled_with_their_bodies_come_back_byte_identical(
 
 def test_a_filled_module_extracts_none_of_its_stubs(outcomes: list[Outcome]) -> None:
     assert [o.label for o in outcomes if o.stubs_left] == []
+
+
+def test_the_splice_fills_nearly_every_module_of_the_corpus(corpus: list[Case]) -> None:
+    # The fast path, not the whole-module fallback, does the work on real modules.
+    filled = [(case.stubbed, bodies) for case in corpus if (bodies := stub_bodies(case))]
+    spliced = sum(inject_spliced(source, bodies) is not None for source, bodies in filled)
+    assert len(filled) >= 60
+    assert spliced / len(filled) >= 0.95, f"{spliced} of {len(filled)} modules spliced"
