@@ -295,8 +295,8 @@ class VerifyProcessor(Processor[CodeInjected, CodeVerified]):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.options = settings.sandbox_options()
-        # Passing verdicts by content: the same module and tests are not run again.
-        self.passed: OrderedDict[str, VerificationReport] = OrderedDict()
+        # Verdicts by content: the same module and tests are not run again.
+        self.verdicts: OrderedDict[str, VerificationReport] = OrderedDict()
 
     async def process(self, record: CodeInjected) -> CodeVerified | Routed:
         request = record.request
@@ -315,20 +315,30 @@ class VerifyProcessor(Processor[CodeInjected, CodeVerified]):
 
     async def _verify(self, task: VerifyTask) -> VerificationReport:
         key = task_key(task, self.options)
-        known = self.passed.get(key)
+        known = self.verdicts.get(key)
         if known is not None:
-            self.passed.move_to_end(key)
+            self.verdicts.move_to_end(key)
             return known
         # The run is a child process; the thread only waits for it.
         report = await asyncio.to_thread(verify_module, task, self.options)
-        if report.passed and self.settings.verify_cache_size:
-            self.passed[key] = report
-            while len(self.passed) > self.settings.verify_cache_size:
-                self.passed.popitem(last=False)
+        if _reproducible(report) and self.settings.verify_cache_size:
+            self.verdicts[key] = report
+            while len(self.verdicts) > self.settings.verify_cache_size:
+                self.verdicts.popitem(last=False)
         return report
 
     def stub_count(self, record: CodeInjected) -> int:
         return len(record.filled)
+
+
+REPRODUCIBLE_FAILURES = frozenset(
+    {"TEST_FAILED", "TEST_ERROR", "TEST_COLLECTION_ERROR", "NO_TESTS"}
+)
+"""What the same module and tests report again: a limit hit or a crash may not recur."""
+
+
+def _reproducible(report: VerificationReport) -> bool:
+    return report.passed or all(f.code in REPRODUCIBLE_FAILURES for f in report.errors)
 
 
 class StoreProcessor(Processor[CodeVerified, FileStored]):

@@ -92,3 +92,28 @@ async def test_a_passing_verdict_is_remembered_by_content(
     changed = record.model_copy(update={"source": record.source + "\nX = 1\n"})
     assert isinstance(await processor.process(changed), CodeVerified)
     assert len(runs) == 2
+
+
+async def test_a_test_failure_is_remembered_and_a_limit_hit_is_not(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pipeline.models import Finding, VerificationReport
+    from pipeline.processors import stages
+
+    runs: list[str] = []
+    real = verify_package.verify_module
+
+    def counting(task: Any, options: Any) -> Any:
+        runs.append(task.module_path)
+        return real(task, options)
+
+    monkeypatch.setattr(stages, "verify_module", counting)
+    processor = VerifyProcessor(settings)
+    record = await injected(settings, build_request(EXAMPLES / "pricing.py"))
+    for _ in range(2):
+        assert isinstance(await processor.process(record), Routed)
+    assert len(runs) == 1, "the same failing module and tests are not run again"
+
+    limit = Finding(rule="tests", code="TIMEOUT", severity="error", line=1, message="60 s")
+    timed_out = VerificationReport(findings=[limit], sandboxed=True, command=[], seconds=60.0)
+    assert not stages._reproducible(timed_out)
