@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from pipeline.models import ExtractionResult, VerificationReport
 from pipeline.processors.stages import StoreProcessor
 from pipeline.records import (
-    CodeInjected,
+    CodeVerified,
     FileStored,
     GenerationRequest,
     RequestFailed,
@@ -26,12 +27,15 @@ OTHER = GenerationRequest(request_id="shared", source="y = 2\n", output_path="se
 
 
 def injected(request: GenerationRequest, source: str | None = None) -> bytes:
-    record = CodeInjected(
+    record = CodeVerified(
         request_id=request.request_id,
         submitted_at=request.submitted_at,
         request=request,
         source=source or request.source,
         filled=[],
+        extraction=ExtractionResult(),
+        bodies=[],
+        verification=VerificationReport(sandboxed=True, command=["python"], seconds=0.1),
     )
     return encode(record)
 
