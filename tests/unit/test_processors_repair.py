@@ -368,7 +368,9 @@ async def test_a_refusal_is_asked_again_and_the_other_stubs_are_kept(
     assert [b.qualified_name for b in second.bodies] == STUBS
     validated = await chain.validate.process(second)
     assert isinstance(validated, CodeValidated)
-    stored = await chain.store.process(await chain.inject.process(validated))
+    verified = await chain.verify.process(await chain.inject.process(validated))
+    assert isinstance(verified, CodeVerified)
+    stored = await chain.store.process(verified)
     assert isinstance(stored, FileStored)
     assert (
         Path(stored.artifact.path).read_text(encoding="utf-8") == inject_bodies(SOURCE, GOOD).source
