@@ -219,6 +219,12 @@ class Settings(BaseSettings):
         description="On SIGTERM, how long a worker lets its records in flight finish; the "
         "rest is left uncommitted (redelivered). It exits at most SHUTDOWN_MARGIN_SECONDS later.",
     )
+    log_repeat_seconds: float = Field(
+        default=30.0,
+        ge=0,
+        description="A worker logs a repeated line of aiokafka or Faust (a lost broker) once per "
+        "this many seconds, with the number suppressed; 0 logs every one.",
+    )
     processing_retries: int = Field(default=3, ge=1, description="Tries for transient errors.")
     max_attempts: int = Field(default=3, ge=1, description="Generation attempts per request.")
     concurrency: int = Field(default=1, ge=1, description="Records in flight per worker.")

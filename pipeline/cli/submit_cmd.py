@@ -12,6 +12,7 @@ from rich.table import Table
 
 from pipeline.broker.probe import probe
 from pipeline.cli.common import console, ensure_broker, fail
+from pipeline.cli.received import write_received
 from pipeline.client import ClusterUnavailableError, PipelineClient, Result, build_request
 from pipeline.client.requests import is_test_file
 from pipeline.errors import InvalidRequestError
@@ -96,9 +97,14 @@ def submit_command(
     ),
     strict: bool = typer.Option(False, "--strict", help="Validation warnings count as errors."),
     timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait with --wait."),
+    output_dir: Path | None = typer.Option(
+        None, "-o", "--output-dir", help="With --wait: write the results received into DIR."
+    ),
 ) -> None:
     """Publish generation requests to the requests topic."""
     settings = get_settings()
+    if output_dir is not None and not wait:
+        fail("-o DIR writes the results received: add --wait")
     try:
         requests = collect_requests(target, bodies, output, strict)
     except InvalidRequestError as exc:
@@ -121,5 +127,6 @@ def submit_command(
             console.print(f"submitted {request.output_path} as {request.request_id}")
         return
     console.print(results_table(requests, results))
+    write_received(results, output_dir, settings)
     if any(not isinstance(r, FileStored) for r in results):
         raise typer.Exit(1)

@@ -362,6 +362,8 @@ class StoreProcessor(Processor[CodeVerified, FileStored]):
         return FileStored(
             **_carry(record),
             output_path=record.request.output_path,
+            source=record.source,
+            sha256=artifact.sha256,
             artifact=artifact,
             filled=record.filled,
             metadata=record.request.metadata,

@@ -126,13 +126,22 @@ class CodeVerified(CodeInjected):
 
 
 class FileStored(Record):
+    """The result: the filled module itself (for a subscriber on any host) and where the
+    store wrote it (a path on the store's host)."""
+
     output_path: str
+    source: str = Field(description="The filled module, exactly the bytes stored (UTF-8).")
+    sha256: str = Field(description="sha256 of `source` in UTF-8, as stored (`artifact.sha256`).")
     artifact: StoredArtifact
     filled: list[str]
     metadata: dict[str, str] = Field(default_factory=dict)
     verification: VerificationReport | None = Field(
         default=None, description="How the tests went in the verify stage."
     )
+
+    def intact(self) -> bool:
+        """Whether ``source`` is what the store wrote: its sha256 is ``sha256``."""
+        return hashlib.sha256(self.source.encode("utf-8")).hexdigest() == self.sha256
 
 
 class RequestFailed(Record):

@@ -15,6 +15,7 @@ import mode.loop
 from pipeline.broker.admin import ensure_topics
 from pipeline.settings import Settings
 from pipeline.workers.metrics_app import create_executor_app, create_metrics_app
+from pipeline.workers.repeats import limit_repeats
 from pipeline.workers.stage_app import create_stage_app
 from pipeline.workers.telemetry import serve_prometheus
 
@@ -29,9 +30,16 @@ class BoundedWorker(faust.Worker):
     (SIGTERM, SIGINT), whether or not the broker answers: past it, the process exits with
     ``EXIT_STOP_TIMEOUT``; what it had not committed is redelivered to the next owner."""
 
-    def __init__(self, *args: Any, stop_deadline: float, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, stop_deadline: float, log_repeat_seconds: float, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.stop_deadline = stop_deadline
+        self.log_repeat_seconds = log_repeat_seconds
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        super().on_setup_root_logger(logger, level)
+        limit_repeats(logger.handlers, self.log_repeat_seconds)
 
     async def on_stop(self) -> None:
         exit_after(self.stop_deadline)
@@ -105,6 +113,7 @@ def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) ->
         loglevel=loglevel or settings.worker_log_level,
         quiet=True,
         stop_deadline=settings.stop_deadline,
+        log_repeat_seconds=settings.log_repeat_seconds,
     )
     # The spinner litters logs with cursor escapes and turns the root logger to DEBUG, which
     # costs every library's debug records on the hot path.

@@ -100,6 +100,8 @@ def test_terminal_records_round_trip() -> None:
             "request_id": "r",
             "submitted_at": "2026-01-01T00:00:00Z",
             "output_path": "a.py",
+            "source": "x",
+            "sha256": "0",
             "artifact": {"path": "/x/a.py", "relative_path": "a.py", "bytes": 1, "sha256": "0"},
             "filled": ["f"],
         }

@@ -116,6 +116,17 @@ class ArtifactStore:
             raise io_error("write", relative_path, exc) from exc
         return self._artifact(stored, len(data), sha256)
 
+    def write_file(self, relative_path: str, content: str | bytes) -> StoredArtifact:
+        """Store ``content`` at ``relative_path``, confined and atomically and as the policy
+        says, without the request ledger: a copy of a result made outside the pipeline."""
+        data = _as_bytes(content)
+        try:
+            self._ensure_root()
+            stored = self._store(locate(self._root, relative_path), data)
+        except OSError as exc:
+            raise io_error("write", relative_path, exc) from exc
+        return self._artifact(stored, len(data), hashlib.sha256(data).hexdigest())
+
     def delivered(self, request_id: str, request_sha256: str | None = None) -> bool:
         """Whether a result for this request was already delivered (see ``mark_delivered``);
         not for another request that reuses the id (``write`` refuses that one)."""
