@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import threading
 import time
 import warnings
@@ -17,6 +18,7 @@ from faust.exceptions import AlreadyConfiguredWarning
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.connection import check_security, ssl_context_for
+from pipeline.broker.status import client_id_for
 from pipeline.catalogue import (
     MAX_MESSAGE_BYTES,
     STAGE_EXTRA_INPUTS,
@@ -131,7 +133,10 @@ def exit_after(seconds: float) -> threading.Timer:
 
 def new_app(app_id: str, settings: Settings, **options: Any) -> DrainingApp:
     """A Faust app of the project: shared options (``options`` override them), our consumer."""
-    app = DrainingApp(app_id, **{**faust_options(settings), **options})
+    client_id = client_id_for(app_id, socket.gethostname(), os.getpid())
+    app = DrainingApp(
+        app_id, **{**faust_options(settings), "broker_client_id": client_id, **options}
+    )
     use_pipeline_consumer(app)
     use_durable_producer(app)
     return app
