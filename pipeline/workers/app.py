@@ -31,10 +31,11 @@ from pipeline.catalogue import (
 from pipeline.processors import build_processor
 from pipeline.settings import Settings
 from pipeline.workers.delivery import use_pipeline_consumer
+from pipeline.workers.health import Readiness, serve
 from pipeline.workers.inflight import InFlight, OrderedAcks
 from pipeline.workers.producer import use_durable_producer
 from pipeline.workers.runner import StageRunner
-from pipeline.workers.telemetry import observe, serve_prometheus
+from pipeline.workers.telemetry import observe
 
 log = logging.getLogger(__name__)
 
@@ -292,9 +293,11 @@ def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) ->
         }
     )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    if settings.prometheus_port:
-        serve_prometheus(settings.prometheus_port)
     app = create_worker_app(name, settings)
+    if settings.prometheus_port:
+        readiness = Readiness(settings)
+        readiness.watch(app)
+        serve(settings.prometheus_host, settings.prometheus_port, readiness)
     worker = BoundedWorker(
         app,
         loglevel=loglevel or settings.worker_log_level,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Histogram
 
 RECORDS = Counter(
     "codegen_records_total", "Records handled, by stage and outcome.", ["stage", "outcome"]
@@ -19,7 +19,3 @@ OUTCOME_OF_TOPIC = {"failed": "failed", "repairs": "retry", "redelivered": "rede
 def observe(stage: str, output_topic: str, seconds: float) -> None:
     RECORDS.labels(stage, OUTCOME_OF_TOPIC.get(output_topic, "ok")).inc()
     DURATION.labels(stage).observe(seconds)
-
-
-def serve_prometheus(port: int) -> None:
-    start_http_server(port, addr="127.0.0.1")
