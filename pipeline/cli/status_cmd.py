@@ -28,7 +28,27 @@ def _age(seconds: float | None) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def render(status: PipelineStatus) -> Group:
+def compact(partitions: list[str], prefix: str) -> str:
+    """``codegen.stubs[0]``, …, ``codegen.stubs[3]`` → ``stubs[0-3]``."""
+    by_topic: dict[str, list[int]] = {}
+    for name in partitions:
+        topic, _, index = name.removeprefix(prefix).rstrip("]").partition("[")
+        by_topic.setdefault(topic, []).append(int(index))
+    parts = []
+    for topic, numbers in by_topic.items():
+        numbers.sort()
+        runs: list[list[int]] = []
+        for number in numbers:
+            if runs and number == runs[-1][-1] + 1:
+                runs[-1].append(number)
+            else:
+                runs.append([number])
+        spans = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
+        parts.append(f"{topic}[{','.join(spans)}]")
+    return " ".join(parts) or "-"
+
+
+def render(status: PipelineStatus, prefix: str = "") -> Group:
     groups = Table(
         "worker", "state", "members", "lag", "in/s (1 min)", "oldest waiting",
         title=f"consumer groups on {status.bootstrap}",
@@ -54,13 +74,13 @@ def render(status: PipelineStatus) -> Group:
                 member.client_id,
                 member.host,
                 "-" if member.pid is None else str(member.pid),
-                ", ".join(member.partitions) or "-",
+                compact(member.partitions, prefix),
             )
         for row in group.partitions:
             if row.lag:
                 partitions.add_row(
                     group.worker,
-                    f"{row.topic}[{row.partition}]",
+                    f"{row.topic.removeprefix(prefix)}[{row.partition}]",
                     "-" if row.committed is None else str(row.committed),
                     str(row.end),
                     str(row.lag),
@@ -105,12 +125,14 @@ def status_command(
         typer.echo(take(settings).model_dump_json(indent=2))
         return
     if not watch:
-        console.print(render(take(settings)))
+        console.print(render(take(settings), settings.topic_prefix))
         return
-    with Live(render(take(settings)), console=console, auto_refresh=False) as live:
+    with Live(
+        render(take(settings), settings.topic_prefix), console=console, auto_refresh=False
+    ) as live:
         try:
             while True:
                 time.sleep(interval)
-                live.update(render(take(settings)), refresh=True)
+                live.update(render(take(settings), settings.topic_prefix), refresh=True)
         except KeyboardInterrupt:
             pass

@@ -33,3 +33,11 @@ def test_a_waiting_stage_without_workers_is_named() -> None:
     assert hint == "no worker consumes verify (3 waiting): start `codegen worker verify`"
     hint = backlog_hint([group("generate", 12, members=0)])
     assert hint == "generate holds 100% of the lag: start `codegen worker generate`"
+
+
+def test_a_members_partitions_are_shown_as_ranges() -> None:
+    from pipeline.cli.status_cmd import compact
+
+    names = [f"codegen.stubs[{i}]" for i in (0, 1, 2, 5)] + ["codegen.repairs[3]"]
+    assert compact(names, "codegen.") == "stubs[0-2,5] repairs[3]"
+    assert compact([], "codegen.") == "-"
