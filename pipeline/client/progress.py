@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pydantic import BaseModel, Field
 
-from pipeline.broker.connection import aiokafka_options
+from pipeline.broker.connection import ClusterUnavailableError, aiokafka_options
 from pipeline.catalogue import STAGES, topic_name
 from pipeline.records import DecodeError, MetricsEvent, Outcome, decode
 from pipeline.settings import Settings
@@ -46,6 +46,19 @@ class ProgressWatcher:
         self._reader: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
+        """Connect within ``CODEGEN_BROKER_TIMEOUT`` seconds, or raise
+        :class:`ClusterUnavailableError`."""
+        try:
+            await asyncio.wait_for(self._start(), self.settings.broker_timeout)
+        except Exception as error:
+            with contextlib.suppress(Exception):
+                await self.stop()
+            raise ClusterUnavailableError(
+                f"cannot read the metrics topic from {self.settings.effective_bootstrap}: "
+                f"{error or type(error).__name__}"
+            ) from error
+
+    async def _start(self) -> None:
         topic = topic_name("metrics", self.settings.topic_prefix)
         self._consumer = AIOKafkaConsumer(
             **aiokafka_options(self.settings), enable_auto_commit=False
