@@ -250,7 +250,12 @@ class Settings(BaseSettings):
     alert_min_requests: int = Field(default=20, ge=1)
     alert_max_p95_latency_ms: float = Field(default=30_000.0, gt=0)
     prometheus_port: int | None = Field(
-        default=None, description="Serve Prometheus metrics of this worker on this port."
+        default=None,
+        description="Serve this worker's /metrics, /healthz and /readyz on this port.",
+    )
+    prometheus_host: str = Field(
+        default="127.0.0.1",
+        description="Address of those endpoints; 0.0.0.0 where probes come from outside.",
     )
 
     def sandbox_options(self) -> SandboxOptions:

@@ -11,6 +11,7 @@ from pipeline.cli.extract_cmd import extract_command
 from pipeline.cli.inject_cmd import inject_command
 from pipeline.cli.metrics_cmd import metrics_command
 from pipeline.cli.run_cmd import demo_command, up_command, worker_command
+from pipeline.cli.status_cmd import status_command
 from pipeline.cli.submit_cmd import submit_command
 from pipeline.cli.topics_cmd import topics_app
 from pipeline.cli.validate_cmd import validate_command
@@ -50,6 +51,7 @@ app.command("validate")(validate_command)
 app.command("inject")(inject_command)
 app.command("verify")(verify_command)
 app.command("metrics")(metrics_command)
+app.command("status")(status_command)
 
 if __name__ == "__main__":
     app()

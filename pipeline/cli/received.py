@@ -15,9 +15,12 @@ from pipeline.settings import Settings
 from pipeline.stages.store import StoreError
 
 
-def write_received(results: Iterable[Result], directory: Path | None, settings: Settings) -> None:
+def write_received(
+    results: Iterable[Result], directory: Path | None, settings: Settings, *, quiet: bool = False
+) -> None:
     """Write every stored result's source below ``directory`` (nothing when it is None),
-    with the store's path rules, permissions and overwrite policy; exit 1 if one is refused."""
+    with the store's path rules, permissions and overwrite policy; exit 1 if one is refused.
+    ``quiet``: no line per file written (standard output carries JSON)."""
     if directory is None:
         return
     refused = 0
@@ -35,6 +38,7 @@ def write_received(results: Iterable[Result], directory: Path | None, settings: 
             refused += 1
             errors.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             continue
-        console.print(f"wrote {escape(str(path))}", highlight=False)
+        if not quiet:
+            console.print(f"wrote {escape(str(path))}", highlight=False)
     if refused:
         raise typer.Exit(1)

@@ -13,7 +13,9 @@ from rich.table import Table
 from pipeline.broker.probe import probe
 from pipeline.cli.common import console, ensure_broker, fail
 from pipeline.cli.received import write_received
+from pipeline.cli.submit_progress import durations_text, outcome_line, show_where
 from pipeline.client import ClusterUnavailableError, PipelineClient, Result, build_request
+from pipeline.client.progress import ProgressWatcher, RequestProgress
 from pipeline.client.requests import is_test_file
 from pipeline.errors import InvalidRequestError
 from pipeline.records import FileStored, GenerationRequest
@@ -39,8 +41,14 @@ def collect_requests(
 
 
 async def submit_all(
-    settings: Settings, requests: list[GenerationRequest], *, wait: bool, timeout: float
+    settings: Settings,
+    requests: list[GenerationRequest],
+    *,
+    wait: bool,
+    timeout: float,
+    watcher: ProgressWatcher | None = None,
 ) -> list[Result]:
+    """With a ``watcher`` (started), each request's line shows where it is while waiting."""
     results: list[Result] = []
     # aiokafka logs transient metadata errors (new partitions without a leader yet) at ERROR;
     # the client retries them, and a person watching a progress bar needs none of it.
@@ -52,7 +60,8 @@ async def submit_all(
             MofNCompleteColumn(),
             TimeElapsedColumn(),
             console=console,
-            transient=len(requests) == 1,
+            transient=len(requests) == 1 or watcher is not None,
+            disable=console.quiet,
         ) as progress:
             submitting = progress.add_task("submitting", total=len(requests))
             for request in requests:
@@ -60,17 +69,59 @@ async def submit_all(
                 progress.advance(submitting)
             if wait:
                 finishing = progress.add_task("waiting for results", total=len(requests))
-                async for result in client.results(
-                    [r.request_id for r in requests], timeout=timeout
-                ):
-                    results.append(result)
-                    progress.advance(finishing)
+                done: set[str] = set()
+                showing = (
+                    asyncio.create_task(show_where(progress, watcher, requests, done))
+                    if watcher is not None
+                    else None
+                )
+                try:
+                    async for result in client.results(
+                        [r.request_id for r in requests], timeout=timeout
+                    ):
+                        results.append(result)
+                        done.add(result.request_id)
+                        progress.advance(finishing)
+                finally:
+                    if showing is not None:
+                        showing.cancel()
     return results
 
 
-def results_table(requests: list[GenerationRequest], results: list[Result]) -> Table:
+async def submit_watched(
+    settings: Settings,
+    requests: list[GenerationRequest],
+    *,
+    wait: bool,
+    timeout: float,
+    quiet: bool,
+) -> tuple[list[Result], dict[str, RequestProgress]]:
+    """``submit_all``; with ``wait``, also what the metrics events said of each request."""
+    if not wait:
+        return await submit_all(settings, requests, wait=False, timeout=timeout), {}
+    watcher = ProgressWatcher(settings, [r.request_id for r in requests])
+    await watcher.start()
+    quiet_before, console.quiet = console.quiet, quiet
+    try:
+        results = await submit_all(settings, requests, wait=True, timeout=timeout, watcher=watcher)
+        await watcher.settle(
+            {r.request_id: "store" if isinstance(r, FileStored) else r.stage for r in results}
+        )
+        return results, watcher.progress
+    finally:
+        console.quiet = quiet_before
+        await watcher.stop()
+
+
+def results_table(
+    requests: list[GenerationRequest],
+    results: list[Result],
+    progress: dict[str, RequestProgress] | None = None,
+) -> Table:
     by_id = {r.request_id: r for r in results}
     table = Table("request", "module", "outcome", "where / why")
+    if progress:
+        table.add_column("time per stage")
     for request in requests:
         result = by_id.get(request.request_id)
         if isinstance(result, FileStored):
@@ -82,7 +133,10 @@ def results_table(requests: list[GenerationRequest], results: list[Result]) -> T
             detail = f"{result.error_code}: {result.message}"
         else:
             outcome, detail = "[yellow]pending[/]", "no result yet"
-        table.add_row(request.request_id[:8], request.output_path, outcome, detail)
+        row = [request.request_id[:8], request.output_path, outcome, detail]
+        if progress:
+            row.append(durations_text(progress.get(request.request_id)))
+        table.add_row(*row)
     return table
 
 
@@ -100,6 +154,9 @@ def submit_command(
     output_dir: Path | None = typer.Option(
         None, "-o", "--output-dir", help="With --wait: write the results received into DIR."
     ),
+    json_output: bool = typer.Option(
+        False, "--json", help="With --wait: one JSON line per outcome, nothing else."
+    ),
 ) -> None:
     """Publish generation requests to the requests topic."""
     settings = get_settings()
@@ -111,7 +168,9 @@ def submit_command(
         fail(exc.message)
     ensure_broker(settings, start=False)
     try:
-        results = asyncio.run(submit_all(settings, requests, wait=wait, timeout=timeout))
+        results, watched = asyncio.run(
+            submit_watched(settings, requests, wait=wait, timeout=timeout, quiet=json_output)
+        )
     except ClusterUnavailableError as exc:
         fail(str(exc))
     except TimeoutError:
@@ -126,7 +185,14 @@ def submit_command(
         for request in requests:
             console.print(f"submitted {request.output_path} as {request.request_id}")
         return
-    console.print(results_table(requests, results))
-    write_received(results, output_dir, settings)
+    if json_output:
+        by_id = {r.request_id: r for r in results}
+        for request in requests:
+            if request.request_id in by_id:
+                progress = watched.get(request.request_id)
+                typer.echo(outcome_line(request, by_id[request.request_id], progress))
+    else:
+        console.print(results_table(requests, results, watched))
+    write_received(results, output_dir, settings, quiet=json_output)
     if any(not isinstance(r, FileStored) for r in results):
         raise typer.Exit(1)

@@ -3,12 +3,15 @@ producer, and drains that run before the app stops."""
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import faust
 
 from pipeline.broker.connection import check_security, ssl_context_for
+from pipeline.broker.status import client_id_for
 from pipeline.catalogue import MAX_MESSAGE_BYTES
 from pipeline.settings import Settings
 from pipeline.workers.delivery import use_pipeline_consumer
@@ -73,7 +76,10 @@ class DrainingApp(faust.App):
 
 def new_app(app_id: str, settings: Settings, **options: Any) -> DrainingApp:
     """A Faust app of the project: shared options (``options`` override them), our consumer."""
-    app = DrainingApp(app_id, **{**faust_options(settings), **options})
+    client_id = client_id_for(app_id, socket.gethostname(), os.getpid())
+    app = DrainingApp(
+        app_id, **{**faust_options(settings), "broker_client_id": client_id, **options}
+    )
     use_pipeline_consumer(app)
     use_durable_producer(app)
     return app

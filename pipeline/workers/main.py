@@ -14,10 +14,10 @@ import mode.loop
 
 from pipeline.broker.admin import ensure_topics
 from pipeline.settings import Settings
+from pipeline.workers.health import Readiness, serve
 from pipeline.workers.metrics_app import create_executor_app, create_metrics_app
 from pipeline.workers.repeats import limit_repeats
 from pipeline.workers.stage_app import create_stage_app
-from pipeline.workers.telemetry import serve_prometheus
 
 log = logging.getLogger(__name__)
 
@@ -105,9 +105,11 @@ def run_worker(name: str, settings: Settings, *, loglevel: str | None = None) ->
         }
     )
     settings.state_dir.mkdir(parents=True, exist_ok=True)
-    if settings.prometheus_port:
-        serve_prometheus(settings.prometheus_port)
     app = create_worker_app(name, settings)
+    if settings.prometheus_port:
+        readiness = Readiness(settings)
+        readiness.watch(app)
+        serve(settings.prometheus_host, settings.prometheus_port, readiness)
     worker = BoundedWorker(
         app,
         loglevel=loglevel or settings.worker_log_level,

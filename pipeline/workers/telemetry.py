@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Histogram
 
 from pipeline.catalogue import StageSpec
 
@@ -21,6 +21,3 @@ def observe(spec: StageSpec, output_topic: str, seconds: float) -> None:
     RECORDS.labels(spec.name, spec.outcome(output_topic)).inc()
     DURATION.labels(spec.name).observe(seconds)
 
-
-def serve_prometheus(port: int) -> None:
-    start_http_server(port, addr="127.0.0.1")

@@ -49,3 +49,13 @@ def test_compose_waits_longer_than_a_worker_takes_to_stop() -> None:
     assert grace.endswith("s")
     drain = float(anchor["environment"].get("CODEGEN_DRAIN_SECONDS", Settings().drain_seconds))
     assert float(grace[:-1]) > Settings(_env_file=None, drain_seconds=drain).stop_deadline
+
+
+def test_every_worker_is_healthy_only_when_ready() -> None:
+    document = yaml.safe_load(COMPOSE.read_text())
+    anchor = document["x-worker"]
+    port = anchor["environment"]["CODEGEN_PROMETHEUS_PORT"]
+    probe = " ".join(anchor["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{port}/readyz" in probe
+    for worker in WORKERS:
+        assert document["services"][worker]["healthcheck"] == anchor["healthcheck"]

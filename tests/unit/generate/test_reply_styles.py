@@ -373,7 +373,7 @@ async def test_a_helper_method_written_beside_the_method_is_a_finding(
     assert [(f.code, "`Text._split`" in f.message) for f in findings] == [("RPL004", True)]
 
 
-PROPERTY_MODULE = '''\
+PROPERTY_MODULE = """\
 class Box:
     def __init__(self) -> None:
         self._size = 0
@@ -385,7 +385,7 @@ class Box:
     @size.setter
     def size(self, value: int) -> None:
         raise NotImplementedError
-'''
+"""
 
 
 async def test_a_whole_def_reply_for_a_setter_is_unwrapped(llm_server: LLMServerFactory) -> None:
@@ -399,6 +399,4 @@ async def test_a_whole_def_reply_for_a_setter_is_unwrapped(llm_server: LLMServer
     finally:
         await gen.aclose()
     filled = inject_bodies(PROPERTY_MODULE, {body.qualified_name: body.code}).source
-    assert filled == PROPERTY_MODULE.replace(
-        "raise NotImplementedError", "self._size = value"
-    )
+    assert filled == PROPERTY_MODULE.replace("raise NotImplementedError", "self._size = value")
