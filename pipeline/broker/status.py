@@ -20,7 +20,7 @@ from pipeline.settings import Settings
 
 # The topics each worker group consumes; its group id is ``<prefix><worker>``.
 CONSUMED: dict[str, tuple[str, ...]] = {
-    **{spec.name: spec.inputs() for spec in STAGE_SPECS.values()},
+    **{spec.name: spec.inputs for spec in STAGE_SPECS.values()},
     "metrics": ("metrics",),
     "executor": ("intents",),
 }
