@@ -42,6 +42,10 @@ SOURCE = dedent(
             # IMPLEMENTATION REQUIRED
     '''
 )
+ACME = {
+    "acme/__init__.py": "",
+    "acme/errors.py": "class ModelOnexError(Exception):\n    pass\n",
+}
 BODIES = {
     "Stock.count": "return self._count\n",
     "Stock.count.setter": (
@@ -89,7 +93,12 @@ async def test_the_stored_file_imports_the_error_class_and_fills_every_accessor(
         pipeline_settings, env={"CODEGEN_ERROR_CLASS": "acme.errors:ModelOnexError"}
     )
     request = GenerationRequest(
-        source=SOURCE, output_path="stock.py", bodies=BODIES, generator="provided"
+        source=SOURCE,
+        output_path="stock.py",
+        bodies=BODIES,
+        generator="provided",
+        # The verify stage imports the filled module: the configured class must exist.
+        support_files=ACME,
     )
     await client.submit(request)
     [result] = [r async for r in client.results([request.request_id], timeout=240.0)]
