@@ -22,7 +22,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -257,11 +257,15 @@ class ChatCompletionsClient:
         body = self.request_body(messages)
         describe = f"chat completion{f' for {label}' if label else ''} at {self.config.endpoint}"
         budget = HoldBudget(self.config.breaker_hold)
+        paid: list[Mapping[str, Any]] = []  # the usage of answers retried, each paid for
         while True:
             try:
-                return await self.retry.call(lambda: self._attempt(body, budget), describe=describe)
-            except EmptyAnswer as error:
-                return error.completion  # the reply has no code: the repair loop's business
+                completion = await self.retry.call(
+                    lambda: self._attempt(body, budget, paid), describe=describe
+                )
+                return _plus_usage(completion, paid)
+            except EmptyAnswer as error:  # the reply has no code: the repair loop's business
+                return _plus_usage(error.completion, paid[:-1])
             except UnusableAnswer as error:
                 raise GenerateError(
                     f"the model endpoint {self.config.endpoint} sent an unusable answer "
@@ -269,7 +273,7 @@ class ChatCompletionsClient:
                     code=BAD_LLM_RESPONSE,
                     endpoint=self.config.endpoint,
                     attempts=self.retry.attempts,
-                    **error.spent,
+                    **_summed_usage(paid, error.spent),
                 ) from None
             except TransientCallError as error:
                 if budget.left > 0 and self.breaker.state is not CircuitState.CLOSED:
@@ -283,7 +287,9 @@ class ChatCompletionsClient:
                     attempts=self.retry.attempts,
                 ) from None
 
-    async def _attempt(self, body: dict[str, Any], budget: HoldBudget) -> Completion:
+    async def _attempt(
+        self, body: dict[str, Any], budget: HoldBudget, paid: list[Mapping[str, Any]]
+    ) -> Completion:
         """One HTTP call, inside the concurrency limit and the breaker."""
         await self.breaker.hold(budget, self.sleep)
         async with self.limiter:
@@ -299,7 +305,14 @@ class ChatCompletionsClient:
         status = response.status_code
         if status < 300:
             self.breaker.success(probe)
-            return self._completion(response)
+            try:
+                return self._completion(response)
+            except UnusableAnswer as error:
+                paid.append(error.spent)
+                raise
+            except EmptyAnswer as error:
+                paid.append(_reported_usage(vars(error.completion)))
+                raise
         retryable = status in RETRYABLE_STATUSES or status >= 500
         message = self._redact(_error_message(response))
         if status in BREAKER_NEUTRAL_STATUSES or not retryable:
@@ -828,6 +841,30 @@ def _str_or_none(value: object) -> str | None:
 
 def _count(value: object) -> int:
     return value if isinstance(value, int) and value >= 0 else 0
+
+
+def _summed_usage(paid: Sequence[Mapping[str, Any]], last: Mapping[str, Any]) -> dict[str, Any]:
+    """The model and the tokens of every answer paid for (``last`` when none was recorded)."""
+    answers = list(paid) or [last]
+    models = [a.get("model") for a in answers if a.get("model")]
+    return {
+        "model": models[-1] if models else None,
+        "prompt_tokens": sum(_count(a.get("prompt_tokens")) for a in answers),
+        "completion_tokens": sum(_count(a.get("completion_tokens")) for a in answers),
+    }
+
+
+def _plus_usage(completion: Completion, earlier: Sequence[Mapping[str, Any]]) -> Completion:
+    """``completion`` with the tokens of the answers retried before it added."""
+    if not earlier:
+        return completion
+    return replace(
+        completion,
+        prompt_tokens=completion.prompt_tokens
+        + sum(_count(a.get("prompt_tokens")) for a in earlier),
+        completion_tokens=completion.completion_tokens
+        + sum(_count(a.get("completion_tokens")) for a in earlier),
+    )
 
 
 def _reported_usage(payload: Mapping[str, Any]) -> dict[str, Any]:
