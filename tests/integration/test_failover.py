@@ -21,9 +21,8 @@ from pipeline.broker.local import LocalBroker, free_port
 from pipeline.client import PipelineClient, build_request
 from pipeline.records import GenerationRequest
 from pipeline.settings import Settings
-from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
-from tests.fixtures import EXAMPLES, settings_env
+from tests.fixtures import EXAMPLES, expected_source, settings_env
 from tests.support.results import read_terminal
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(900)]
@@ -75,7 +74,7 @@ async def test_a_broker_crash_loses_nothing_and_stops_nothing(
         for i in range(REQUESTS)
     ]
     expected = {
-        m.name: inject_bodies(build_request(m).source, build_request(m).bodies).source
+        m.name: expected_source(build_request(m))
         for m in modules
     }
     supervisor = Supervisor(env=settings_env(settings))
