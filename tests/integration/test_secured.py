@@ -23,9 +23,8 @@ from pipeline.broker.local import ClientListener, LocalBroker, free_port
 from pipeline.client import ClusterUnavailableError, PipelineClient, build_request
 from pipeline.records import FileStored
 from pipeline.settings import Settings
-from pipeline.stages.inject import inject_bodies
 from pipeline.workers.supervisor import Supervisor
-from tests.fixtures import EXAMPLES, ROOT
+from tests.fixtures import EXAMPLES, ROOT, expected_source
 from tests.support.tls import make_broker_tls, make_ca, make_client_cert
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]
@@ -94,7 +93,7 @@ async def test_the_examples_go_through_every_worker_over_sasl_ssl(
         result = results[request.request_id]
         assert isinstance(result, FileStored), result
         stored = (secured_settings.store_root / request.output_path).read_text(encoding="utf-8")
-        assert stored == inject_bodies(request.source, request.bodies).source
+        assert stored == expected_source(request)
 
 
 def codegen(settings: Settings, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
