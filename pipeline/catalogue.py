@@ -209,6 +209,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "generated",
             _processor("Generate"),
             extra_inputs=(REPAIRS,),
+            routed_outputs=(REPAIRS,),  # unusable replies are asked again
             concurrency_setting="generate_concurrency",
         ),
         StageSpec(
