@@ -22,6 +22,7 @@ from pipeline.records import (
     decode,
     encode,
 )
+from pipeline.settings import Settings
 from pipeline.workers.runner import StageRunner
 from tests.support.llm_fixtures import LLMServerFactory
 from tests.support.llm_server import Received, Reply, completion, fenced
@@ -133,7 +134,9 @@ async def test_a_failed_generation_reports_the_calls_paid_for_even_unusable_ones
     assert out[0].topic == "failed"
     assert event.outcome == "failed"
     assert event.error_code == "BAD_LLM_RESPONSE"
-    every = [tokens(name) for name in STUBS]
+    # Each HTTP attempt at the unusable stub was answered, so each one was paid for.
+    attempts = Settings(_env_file=None).openai_retry_attempts
+    every = [tokens(name) for name in STUBS] + [tokens("per_second")] * (attempts - 1)
     assert event.model == "test-model"
     assert event.prompt_tokens == sum(p for p, _ in every)
     assert event.completion_tokens == sum(c for _, c in every)
