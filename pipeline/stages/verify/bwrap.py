@@ -99,11 +99,13 @@ def bwrap_arguments(
             args += ["--ro-bind", directory, directory]
     for path in ETC_FILES:
         args += ["--ro-bind-try", path, path]
+    # The private /tmp before the interpreter's directories: bwrap mounts in order, and an
+    # interpreter under /tmp (a venv in a checkout there) would be hidden by a later tmpfs.
+    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     for root in interpreter_roots(python):
         args += ["--ro-bind", root, root]
     args += ["--ro-bind", str(plugin_dir), PLUGIN_DIR]
     args += ["--bind", str(workdir), WORKSPACE, "--chdir", WORKSPACE]
-    args += ["--proc", "/proc", "--dev", "/dev", "--size", str(tmp_bytes), "--tmpfs", "/tmp"]
     args += ["--remount-ro", "/"]
     args.append("--clearenv")
     for name, value in env.items():

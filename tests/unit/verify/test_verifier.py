@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import tempfile
+import venv
+from pathlib import Path
+
 import pytest
 
 from pipeline.stages.verify import SandboxOptions, VerifyError, VerifyTask, verify_module
@@ -140,3 +144,13 @@ def test_running_unsandboxed_only_when_allowed() -> None:
         options,
     )
     assert report.passed and not report.sandboxed
+
+
+def test_an_interpreter_under_tmp_is_seen_inside_the_sandbox() -> None:
+    """The sandbox's /tmp is private; a venv in a checkout under /tmp must still be bound."""
+    with tempfile.TemporaryDirectory(prefix="codegen-venv-", dir="/tmp") as directory:
+        venv.create(directory, with_pip=False, symlinks=True)
+        python = str(Path(directory) / "bin" / "python")
+        options = SandboxOptions(limits=SMALL_LIMITS, python=python)
+        report = verify_module(VerifyTask(source="X = 1\n", module_path="m.py"), options)
+    assert report.passed and report.sandboxed
