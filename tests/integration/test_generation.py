@@ -529,3 +529,41 @@ async def test_out_of_order_completion_and_a_killed_generate_worker(
     generated = await read_topic(settings, "generated")
     assert {r.request_id for r in generated} >= ids
     assert not [w.name for w in workers.exited() if w.stage != "generate"]
+
+
+# ---------------------------------------------------------------- the types rule
+
+
+async def test_a_missing_attribute_is_repaired_and_a_hopeless_one_fails(
+    settings_factory: Callable[..., Settings],
+    workers_factory: Callable[..., Supervisor],
+    client_factory: Callable[[Settings], Awaitable[PipelineClient]],
+    model_server: Callable[[Model], LLMServer],
+) -> None:
+    model = Model(
+        # a typo only a type checker sees: syntax, ruff and bandit are all fine with it
+        bad={"Ports.parse": ["number = int(text)\nreturn number if number else self.defualt"]},
+        always_bad={"always_broken": "return count.doubled()"},
+    )
+    server = model_server(model)
+    settings = await prepared(openai_settings(settings_factory, server))
+    client = await client_factory(settings)
+    workers = workers_factory(settings, STAGE_WORKERS)
+
+    repaired = request_for(PORTS, "types/ports.py")
+    hopeless = request_for(ALWAYS_BROKEN, "types/always_broken.py")
+    for request in (repaired, hopeless):
+        await client.submit(request)
+    results = await gather_results(client, [repaired, hopeless])
+
+    assert_stored(results[repaired.request_id], settings, repaired)
+    assert model.served["Ports.parse"] == 2
+    parse_prompts = [r for r in server.completion_requests if r.stub_name == "Ports.parse"]
+    assert "has no attribute `defualt`" in parse_prompts[1].user_prompt
+
+    failure = results[hopeless.request_id]
+    assert isinstance(failure, RequestFailed), failure
+    assert (failure.stage, failure.error_code) == ("validate", "VALIDATION_FAILED")
+    assert {f["code"] for f in failure.details["findings"]} == {"TY-missing-attribute"}
+    assert not (settings.store_root / hopeless.output_path).exists()
+    assert not workers.exited(), "no worker died"
