@@ -154,3 +154,17 @@ def test_an_interpreter_under_tmp_is_seen_inside_the_sandbox() -> None:
         options = SandboxOptions(limits=SMALL_LIMITS, python=python)
         report = verify_module(VerifyTask(source="X = 1\n", module_path="m.py"), options)
     assert report.passed and report.sandboxed
+
+
+def test_a_module_under_a_package_named_like_a_loaded_module_is_still_imported() -> None:
+    """``types`` is loaded before any code runs, so ``types.ports`` cannot be imported by name:
+    the file is loaded on its own, and what it raises is still reported."""
+    dataclass = "from dataclasses import dataclass\n\n@dataclass\nclass Port:\n    n: int = 1\n"
+    good = verify_module(VerifyTask(source=dataclass, module_path="types/ports.py"), SMALL)
+    assert good.passed, good.findings
+    shadowing = "import os\n\nX = os.sep\n"
+    assert verify_module(VerifyTask(source=shadowing, module_path="os/os.py"), SMALL).passed
+    source = "def f():\n    return 1\n\nraise RuntimeError('at import')\n"
+    task = VerifyTask(source=source, module_path="types/bad.py", body_lines=every_body(source))
+    bad = verify_module(task, SMALL)
+    assert codes(bad) == ["TEST_FAILED"] and "RuntimeError: at import" in bad.findings[0].message
