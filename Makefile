@@ -29,6 +29,7 @@ compose-plugin:
 lint: install
 	$(BIN)/ruff check pipeline tests bench
 	$(BIN)/mypy
+	$(BIN)/codegen catalogue render --check
 
 unit: install
 	$(BIN)/pytest tests/unit

@@ -163,7 +163,9 @@ class StageSpec:
     ``processor`` is ``"module:Class"``, imported when a worker builds it (the catalogue stays
     free of the stages' dependencies); ``concurrency_setting`` names the ``Settings`` field
     that bounds the records it handles at once. The stage's name is also its metrics label
-    and its consumer group (with the topic prefix).
+    and its consumer group (with the topic prefix). ``summary`` is its row in the README's
+    stage table; ``host_environment`` and ``sandboxed`` shape its service in
+    ``docker-compose.yml`` (both rendered by ``codegen catalogue render``).
     """
 
     name: str
@@ -175,6 +177,12 @@ class StageSpec:
     concurrency_setting: str = "concurrency"
     ends_requests: bool = False
     """Its output is terminal: a request is done once its record reaches it."""
+    summary: str = ""
+    """What it does, in one line (Markdown)."""
+    host_environment: tuple[str, ...] = ()
+    """Settings its container takes from the host's environment (e.g. an endpoint's key)."""
+    sandboxed: bool = False
+    """It runs code in bubblewrap's namespaces, which a container must be allowed to create."""
 
     def concurrency(self, settings: Settings) -> int:
         return int(getattr(settings, self.concurrency_setting))
@@ -202,7 +210,14 @@ def _processor(name: str) -> str:
 STAGE_SPECS: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
-        StageSpec("extract", "requests", "stubs", _processor("Extract")),
+        StageSpec(
+            "extract",
+            "requests",
+            "stubs",
+            _processor("Extract"),
+            summary="finds the stubs with libcst: qualified name, exact signature, docstring, "
+            "class context, imports",
+        ),
         StageSpec(
             "generate",
             "stubs",
@@ -211,11 +226,28 @@ STAGE_SPECS: dict[str, StageSpec] = {
             extra_inputs=(REPAIRS,),
             routed_outputs=(REPAIRS,),  # unusable replies are asked again
             concurrency_setting="generate_concurrency",
+            summary="produces each body: bodies supplied with the request (`provided`), or an "
+            "OpenAI-compatible endpoint",
+            host_environment=("CODEGEN_OPENAI_BASE_URL", "CODEGEN_OPENAI_API_KEY"),
         ),
         StageSpec(
-            "validate", "generated", "validated", _processor("Validate"), routed_outputs=(REPAIRS,)
+            "validate",
+            "generated",
+            "validated",
+            _processor("Validate"),
+            routed_outputs=(REPAIRS,),
+            summary="static checks, never running the code: syntax, type hints, security "
+            "(bandit), imports (ruff), house rules, types (ty)",
         ),
-        StageSpec("inject", "validated", "injected", _processor("Inject")),
+        StageSpec(
+            "inject",
+            "validated",
+            "injected",
+            _processor("Inject"),
+            summary="puts each body into the original module; every other byte stays as it "
+            "was (libcst); imports the configured error class and log function for the bodies "
+            "that use them",
+        ),
         StageSpec(
             "verify",
             "injected",
@@ -223,8 +255,19 @@ STAGE_SPECS: dict[str, StageSpec] = {
             _processor("Verify"),
             routed_outputs=(REPAIRS,),
             concurrency_setting="verify_concurrency",
+            summary="runs the request's tests against the filled module in a bubblewrap sandbox "
+            "(or, without tests, imports it there); failures go back to generate",
+            sandboxed=True,
         ),
-        StageSpec("store", "verified", "stored", _processor("Store"), ends_requests=True),
+        StageSpec(
+            "store",
+            "verified",
+            "stored",
+            _processor("Store"),
+            ends_requests=True,
+            summary="writes the result under the store root, atomically, confined to the root, "
+            "idempotent per request",
+        ),
     )
 }
 """The chain, in order: each stage consumes what the one before it produces."""

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,7 +17,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from pipeline.stages.verify.options import DEFAULT_TEST_COMMAND
 
 if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
     from pipeline.stages.verify import SandboxOptions
+
+Options = TypeVar("Options", bound="DataclassInstance")
 
 
 class OverwritePolicy(StrEnum):
@@ -261,20 +267,23 @@ class Settings(BaseSettings):
     def sandbox_options(self) -> SandboxOptions:
         from pipeline.stages.verify import Limits, SandboxOptions
 
-        limits = Limits(
-            wall_seconds=self.verify_timeout,
-            cpu_seconds=self.verify_cpu_seconds,
-            memory_bytes=self.verify_memory_bytes,
-            processes=self.verify_max_processes,
-            file_bytes=self.verify_max_file_bytes,
-            output_bytes=self.verify_max_output_bytes,
-            tmp_bytes=self.verify_tmp_bytes,
+        limits = options_from(
+            self,
+            Limits,
+            "verify_",
+            renamed={
+                "wall_seconds": "timeout",
+                "processes": "max_processes",
+                "file_bytes": "max_file_bytes",
+                "output_bytes": "max_output_bytes",
+            },
         )
-        return SandboxOptions(
+        return options_from(
+            self,
+            SandboxOptions,
+            "verify_",
             limits=limits,
             python=self.verify_python or sys.executable,
-            bwrap=self.verify_bwrap,
-            allow_unsandboxed=self.verify_allow_unsandboxed,
         )
 
     @property
@@ -339,3 +348,25 @@ with ``settings.environment(*DEPLOYMENT_SETTINGS)``."""
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings()
+
+
+def options_from(
+    settings: Settings,
+    options: type[Options],
+    prefix: str,
+    *,
+    renamed: Mapping[str, str] | None = None,
+    **given: Any,
+) -> Options:
+    """An options dataclass of a stage built from the settings: each field not ``given``
+    takes the setting ``prefix + name`` (``prefix + renamed[name]`` where the names differ);
+    a field with no such setting keeps its default."""
+    renamed = renamed or {}
+    if unknown := [name for name in renamed.values() if prefix + name not in Settings.model_fields]:
+        raise ValueError(f"no setting {', '.join(prefix + name for name in unknown)}")
+    values = dict(given)
+    for option in dataclasses.fields(options):
+        setting = prefix + renamed.get(option.name, option.name)
+        if option.name not in values and setting in Settings.model_fields:
+            values[option.name] = getattr(settings, setting)
+    return options(**values)

@@ -6,6 +6,7 @@ import typer
 from pydantic import ValidationError
 
 from pipeline.cli.broker_cmd import broker_app
+from pipeline.cli.catalogue_cmd import catalogue_app
 from pipeline.cli.common import fail
 from pipeline.cli.extract_cmd import extract_command
 from pipeline.cli.inject_cmd import inject_command
@@ -42,6 +43,7 @@ def check_settings() -> None:
 
 app.add_typer(broker_app, name="broker")
 app.add_typer(topics_app, name="topics")
+app.add_typer(catalogue_app, name="catalogue")
 app.command("worker")(worker_command)
 app.command("up")(up_command)
 app.command("demo")(demo_command)

@@ -74,29 +74,27 @@ def alert_intent(
 
 def persist_intent(key: WindowKey, state: WindowState, *, target: str = PERSIST_TARGET) -> Intent:
     """Store the full state and its summary of a closed window."""
-    kind = IntentType.PERSIST_METRICS.value
-    return Intent(
-        intent_id=intent_id(kind, key),
-        type=kind,
-        target=target,
-        payload={
-            "window": window_payload(key),
-            "state": state.to_dict(),
-            "summary": state.summary(),
-        },
-        priority=PERSIST_PRIORITY,
-        created_at=from_epoch(key.end),
-    )
+    payload = {"state": state.to_dict(), "summary": state.summary()}
+    return _closed_window_intent(IntentType.PERSIST_METRICS, key, target, payload, PERSIST_PRIORITY)
 
 
 def publish_intent(key: WindowKey, state: WindowState, *, target: str = PUBLISH_TARGET) -> Intent:
     """Publish the summary of a closed window (``metrics-recorded``)."""
-    kind = IntentType.PUBLISH_METRICS_RECORDED.value
+    payload = {"summary": state.summary()}
+    return _closed_window_intent(
+        IntentType.PUBLISH_METRICS_RECORDED, key, target, payload, PUBLISH_PRIORITY
+    )
+
+
+def _closed_window_intent(
+    kind: IntentType, key: WindowKey, target: str, payload: dict[str, Any], priority: int
+) -> Intent:
+    """An intent about window ``key``, created at its end; ``payload`` joins its window."""
     return Intent(
-        intent_id=intent_id(kind, key),
-        type=kind,
+        intent_id=intent_id(kind.value, key),
+        type=kind.value,
         target=target,
-        payload={"window": window_payload(key), "summary": state.summary()},
-        priority=PUBLISH_PRIORITY,
+        payload={"window": window_payload(key), **payload},
+        priority=priority,
         created_at=from_epoch(key.end),
     )

@@ -474,8 +474,6 @@ def fold_prepared_into(states: Iterable[WindowState], p: Prepared) -> None:
     repair = attempt > 1 and stage == GENERATE_STAGE
     has_duration = dur >= 0.0
     has_e2e = e2e >= 0.0
-    # The sketch updates below are LatencySketch.add_prepared, inlined (a call per window and
-    # event would cost more than the update itself).
     for state in states:
         if t < state.first_us:
             state.first_us = t
@@ -504,31 +502,9 @@ def fold_prepared_into(states: Iterable[WindowState], p: Prepared) -> None:
         if stubs:
             stats.stubs += stubs
         if has_duration:
-            sketch = stats.duration
-            sketch.count += 1
-            sketch._sum += d_units
-            if dur < sketch._min:
-                sketch._min = dur
-            if dur > sketch._max:
-                sketch._max = dur
-            bins = sketch.bins
-            try:
-                bins[d_key] += 1
-            except KeyError:
-                bins[d_key] = 1
+            stats.duration.add_prepared(dur, d_key, d_units)
         if has_e2e:
-            sketch = state.end_to_end
-            sketch.count += 1
-            sketch._sum += e_units
-            if e2e < sketch._min:
-                sketch._min = e2e
-            if e2e > sketch._max:
-                sketch._max = e2e
-            bins = sketch.bins
-            try:
-                bins[e_key] += 1
-            except KeyError:
-                bins[e_key] = 1
+            state.end_to_end.add_prepared(e2e, e_key, e_units)
         if model is not None:
             try:
                 usage = state.models[model]

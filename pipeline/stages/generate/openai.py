@@ -29,7 +29,7 @@ import httpx
 from pydantic import SecretStr
 
 from pipeline.models import Finding, GeneratedBody, Stub
-from pipeline.settings import Settings
+from pipeline.settings import Settings, options_from
 from pipeline.stages.generate.base import GenerateError, GenerationTask, Generator
 from pipeline.stages.generate.context import (
     CONTEXT_INLINE_LIMIT_CHARS,
@@ -105,23 +105,7 @@ class OpenAIConfig:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OpenAIConfig:
-        return cls(
-            base_url=settings.openai_base_url,
-            model=settings.openai_model,
-            api_key=settings.openai_api_key,
-            temperature=settings.openai_temperature,
-            max_tokens=settings.openai_max_tokens,
-            timeout=settings.openai_timeout,
-            prices=dict(settings.openai_prices),
-            extra_body=dict(settings.openai_extra_body),
-            max_concurrency=settings.openai_max_concurrency,
-            retry_attempts=settings.openai_retry_attempts,
-            retry_initial_wait=settings.openai_retry_initial_wait,
-            retry_max_wait=settings.openai_retry_max_wait,
-            breaker_threshold=settings.openai_breaker_threshold,
-            breaker_reset=settings.openai_breaker_reset,
-            breaker_hold=settings.openai_breaker_hold,
-        )
+        return options_from(settings, cls, "openai_")
 
     def __post_init__(self) -> None:
         try:
