@@ -20,6 +20,7 @@ from pipeline.records import (
     encode,
 )
 from pipeline.settings import Settings
+from pipeline.stages.store.ledger import Ledger, MappingLedger
 from pipeline.workers.runner import Outgoing, StageRunner
 
 FIRST = GenerationRequest(request_id="shared", source="x = 1\n", output_path="first.py")
@@ -41,10 +42,16 @@ def injected(request: GenerationRequest, source: str | None = None) -> bytes:
     return encode(record)
 
 
-@pytest.fixture
-def store(tmp_path: Path) -> StageRunner:
-    settings = Settings(_env_file=None, store_root=tmp_path / "store")
-    return StageRunner(StoreProcessor(settings), settings)
+def store_runner(root: Path, ledger: Ledger | None = None) -> StageRunner:
+    settings = Settings(_env_file=None, store_root=root)
+    return StageRunner(StoreProcessor(settings, ledger=ledger), settings)
+
+
+@pytest.fixture(params=["files", "mapping"])
+def store(tmp_path: Path, request: pytest.FixtureRequest) -> StageRunner:
+    """The store with its ledger below the root (the default), or in a mapping (as the store
+    worker keeps it in a Kafka-backed table)."""
+    return store_runner(tmp_path / "store", MappingLedger() if request.param == "mapping" else None)
 
 
 async def handle(runner: StageRunner, value: bytes) -> list[Outgoing]:
@@ -93,3 +100,37 @@ async def test_the_same_request_again_under_its_id_is_stored_again(store: StageR
     again, _ = await handle(store, injected(FIRST))
     assert again.topic == "stored"
     assert decode(FileStored, again.value).artifact == decode(FileStored, first.value).artifact
+
+
+async def test_a_shared_ledger_holds_across_store_roots(tmp_path: Path) -> None:
+    """Two store workers on two hosts (separate roots), one ledger (the Kafka-backed one):
+    the request stored by one is a redelivery to the other, and its id stays taken."""
+    ledger = MappingLedger()
+    first_host = store_runner(tmp_path / "host-a", ledger)
+    second_host = store_runner(tmp_path / "host-b", ledger)
+    await stored_and_delivered(first_host, injected(FIRST))
+    assert await handle(second_host, injected(FIRST)) == []
+    out = await handle(second_host, injected(OTHER))
+    assert decode(RequestFailed, out[0].value).error_code == "DUPLICATE_REQUEST_ID"
+    assert not list((tmp_path / "host-b").rglob("*.py"))
+
+
+async def test_a_ledger_entry_not_yet_delivered_is_stored_again_on_another_host(
+    tmp_path: Path,
+) -> None:
+    """The first host stored it but its result was not acknowledged: the second stores it
+    too (the same result), and only then is it suppressed."""
+    ledger = MappingLedger()
+    await handle(store_runner(tmp_path / "host-a", ledger), injected(FIRST))
+    second_host = store_runner(tmp_path / "host-b", ledger)
+    again = await stored_and_delivered(second_host, injected(FIRST))
+    assert (tmp_path / "host-b" / "first.py").read_text() == again.source == "x = 1\n"
+    assert await handle(second_host, injected(FIRST)) == []
+
+
+def test_a_mapping_ledger_ignores_what_is_not_an_entry_of_its_id() -> None:
+    ledger = MappingLedger({b"a": b"{", b"b": b'{"request_id": "other"}'})
+    assert ledger.lookup("a") is None and ledger.lookup("b") is None
+    assert not ledger.is_delivered("a")
+    ledger.mark_delivered("missing")  # nothing recorded: nothing to mark
+    assert ledger.entries.keys() == {b"a", b"b"}
