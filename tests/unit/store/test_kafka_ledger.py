@@ -4,15 +4,18 @@ partitioned like the store's input. Built without a broker (the app is not start
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiokafka.partitioner import DefaultPartitioner
 
 from pipeline.broker.admin import Replication, topic_configs
 from pipeline.catalogue import TOPICS, catalogue_document
+from pipeline.records import StoreLedgerEntry
 from pipeline.settings import Settings, StoreLedger
+from pipeline.workers.faust_app import new_app
 from pipeline.workers.stage_app import create_stage_app
-from pipeline.workers.store_ledger import LEDGER_TOPIC, LedgerTable, key_partition
+from pipeline.workers.store_ledger import LEDGER_TOPIC, LedgerTable, kafka_ledger, key_partition
 
 
 def settings(tmp_path: Path, **values: object) -> Settings:
@@ -57,3 +60,25 @@ def test_an_entry_goes_to_the_partition_of_its_request(key: bytes) -> None:
     """As Kafka's default partitioner puts the store's input record keyed by the same id."""
     partitions = list(range(8))
     assert key_partition(key, 8) == DefaultPartitioner()(key, partitions, partitions)
+
+
+def test_each_entry_is_a_record_of_the_ledger_topic_on_its_requests_partition(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written outside any stream event (from the processing, from an acknowledgement):
+    the table sends each change to the key's partition (``LedgerTable.partition_for_key``)."""
+    app = new_app("t.store", settings(tmp_path))
+    ledger = kafka_ledger(app, settings(tmp_path, topic_prefix="t."))
+    futures: list[Any] = []
+    monkeypatch.setattr(app.producer, "send_soon", futures.append)
+    entry = StoreLedgerEntry(
+        request_id="shared", requested_path="a.py", relative_path="a.py", sha256="0" * 64, bytes=1
+    )
+    ledger.record(entry)
+    ledger.mark_delivered("shared")
+    assert ledger.lookup("shared") == entry.model_copy(update={"delivered": True})
+    sent = [future.message for future in futures]
+    assert [(m.channel.get_topic_name(), m.partition, m.key) for m in sent] == [
+        ("t.store-ledger", key_partition(b"shared", 8), b"shared")
+    ] * 2
+    assert [StoreLedgerEntry.model_validate_json(m.value).delivered for m in sent] == [False, True]
