@@ -3,7 +3,8 @@
 Two store workers with separate store roots (two hosts) on one broker, one after the other,
 fed `verified` records by hand: a request stored by the first is, redelivered to the second,
 not stored nor emitted again; a new request reusing its id gets `DUPLICATE_REQUEST_ID`; and
-the second, restarted, reads its partitions' entries back from the ledger topic.
+the second, restarted, reads its partitions' entries back from the ledger topic; a tombstone
+on that topic forgets the id.
 """
 
 from __future__ import annotations
@@ -44,6 +45,17 @@ async def send(settings: Settings, *requests: GenerationRequest) -> None:
                 verified(request),
                 key=request.request_id.encode(),
             )
+    finally:
+        await producer.stop()
+
+
+async def forget(settings: Settings, request_id: str) -> None:
+    """A tombstone for ``request_id`` on the ledger topic (on its request's partition)."""
+    producer = AIOKafkaProducer(**aiokafka_options(settings), acks="all")
+    await producer.start()
+    try:
+        topic = topic_name("store-ledger", settings.topic_prefix)
+        await producer.send_and_wait(topic, None, key=request_id.encode())
     finally:
         await producer.stop()
 
@@ -108,10 +120,21 @@ async def test_deduplication_holds_across_store_hosts_and_restarts(
 
     # Restarted, the second host reads its partitions' entries back from the ledger topic.
     second_host.stop()
-    workers_factory(host_b, store, env=FAST_GROUP)
+    restarted = workers_factory(host_b, store, env=FAST_GROUP)
     await send(host_b, FIRST, THIRD)
     failed = await read_topic(host_b, "failed", until=duplicates_refused(2), timeout=TIMEOUT)
     stored = await read_topic(host_b, "stored")
     assert ids(stored, "shared") == 1 and ids(stored, "fresh") == 1
     assert ids(failed, "shared") == 2
     assert python_files(host_b.store_root) == ["fresh.py"]
+
+    # A tombstone forgets the id: read back by the next worker, the id is free again.
+    restarted.stop()
+    await forget(host_b, "shared")
+    workers_factory(host_b, store, env=FAST_GROUP)
+    await send(host_b, THIRD)
+    stored = await read_topic(
+        host_b, "stored", until=lambda rs: ids(rs, "shared") == 2, timeout=TIMEOUT
+    )
+    assert [r.output_path for r in stored if r.request_id == "shared"] == ["first.py", "third.py"]
+    assert python_files(host_b.store_root) == ["fresh.py", "third.py"]
