@@ -30,6 +30,13 @@ class OverwritePolicy(StrEnum):
     KEEP_BOTH = "keep-both"
 
 
+class StoreLedger(StrEnum):
+    """Where the store worker keeps its request ledger."""
+
+    KAFKA = "kafka"
+    FILES = "files"
+
+
 DEFAULT_STUB_MARKERS: tuple[str, ...] = (
     "comment:IMPLEMENTATION REQUIRED",
     "raise:NotImplementedError",
@@ -95,6 +102,11 @@ class Settings(BaseSettings):
     store_root: Path = Path("output")
     store_permissions: int = 0o644
     overwrite_policy: OverwritePolicy = OverwritePolicy.OVERWRITE
+    store_ledger: StoreLedger = Field(
+        default=StoreLedger.KAFKA,
+        description="kafka: the compacted store-ledger topic, seen from every host; "
+        "files: below the store root (.codegen/requests).",
+    )
     max_source_bytes: int = 1024 * 1024
     stub_markers: list[str] = Field(default_factory=lambda: list(DEFAULT_STUB_MARKERS))
     skip_bodiless: bool = True
@@ -327,6 +339,7 @@ DEPLOYMENT_SETTINGS = (
     "bootstrap_servers",
     "topic_prefix",
     "store_root",
+    "store_ledger",
     "state_dir",
     "metrics_dir",
     "metrics_web_port",
