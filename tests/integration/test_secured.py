@@ -1,8 +1,9 @@
-"""A broker that takes only SASL/SCRAM-SHA-512 over TLS, with a throwaway CA.
+"""Brokers that take only SASL/SCRAM-SHA-512 over TLS (with a throwaway CA), only
+SASL/SCRAM-SHA-256 without TLS, or only TLS with a client certificate (mutual TLS).
 
-Every worker, the admin and the client connect with the security settings and both examples
-are stored; a wrong password, an unknown mechanism or an untrusted certificate ends a command
-within seconds with one line that says what failed against which broker.
+On each, every worker, the admin and the client connect with the security settings and both
+examples are stored; a wrong password, an unknown mechanism or an untrusted certificate ends a
+command within seconds with one line that says what failed against which broker.
 """
 
 from __future__ import annotations
@@ -72,28 +73,42 @@ def secured_settings(
     )
 
 
-async def test_the_examples_go_through_every_worker_over_sasl_ssl(
-    secured_settings: Settings,
+# Each working configuration of the README's security section, through all seven workers.
+SECURED_BROKERS = {
+    "sasl-ssl-scram-sha-512": "secured_broker",
+    "sasl-plaintext-scram-sha-256": "sasl_plaintext_broker",
+    "mutual-tls": "mutual_tls_broker",
+}
+
+
+@pytest.mark.parametrize("configuration", list(SECURED_BROKERS))
+async def test_the_examples_go_through_every_worker(
+    configuration: str,
+    request: pytest.FixtureRequest,
+    settings_factory: Callable[..., Settings],
     workers_factory: Callable[..., Supervisor],
     client_factory: Callable[[Settings], Any],
 ) -> None:
-    await ensure_topics(secured_settings)
-    client: PipelineClient = await client_factory(secured_settings)
-    workers_factory(secured_settings)
-    requests = [
+    broker: LocalBroker = request.getfixturevalue(SECURED_BROKERS[configuration])
+    settings = settings_factory(bootstrap_servers=broker.bootstrap, **broker.listener.settings())
+    await ensure_topics(settings)
+    client: PipelineClient = await client_factory(settings)
+    started = time.monotonic()
+    workers_factory(settings)
+    generations = [
         build_request(module, output_path=f"secured/{module.name}")
         for module in sorted(EXAMPLES.glob("*.py"))
     ]
-    for request in requests:
-        await client.submit(request)
-    results = {
-        r.request_id: r async for r in client.results([r.request_id for r in requests], timeout=240)
-    }
-    for request in requests:
-        result = results[request.request_id]
+    for generation in generations:
+        await client.submit(generation)
+    ids = [generation.request_id for generation in generations]
+    results = {r.request_id: r async for r in client.results(ids, timeout=240)}
+    print(f"{configuration}: {len(results)} stored in {time.monotonic() - started:.0f} s")
+    for generation in generations:
+        result = results[generation.request_id]
         assert isinstance(result, FileStored), result
-        stored = (secured_settings.store_root / request.output_path).read_text(encoding="utf-8")
-        assert stored == expected_source(request)
+        stored = (settings.store_root / generation.output_path).read_text(encoding="utf-8")
+        assert stored == expected_source(generation)
 
 
 def codegen(settings: Settings, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:
