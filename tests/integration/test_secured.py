@@ -1,4 +1,4 @@
-"""Brokers that take only SASL/SCRAM-SHA-512 over TLS (with a throwaway CA), only
+"""Brokers that take only SASL (SCRAM-SHA-512 or PLAIN) over TLS with a throwaway CA, only
 SASL/SCRAM-SHA-256 without TLS, or only TLS with a client certificate (mutual TLS).
 
 On each, every worker, the admin and the client connect with the security settings and both
@@ -56,6 +56,7 @@ def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBr
     listener = ClientListener(
         protocol="SASL_SSL",
         scram_users=((USER, PASSWORD),),
+        plain_users=((USER, PASSWORD),),
         keystore=tls.keystore,
         keystore_password=tls.password,
         truststore=tls.truststore,
@@ -73,24 +74,35 @@ def secured_settings(
     )
 
 
-# Each working configuration of the README's security section, through all seven workers.
-SECURED_BROKERS = {
-    "sasl-ssl-scram-sha-512": "secured_broker",
-    "sasl-plaintext-scram-sha-256": "sasl_plaintext_broker",
-    "mutual-tls": "mutual_tls_broker",
+# Each working configuration of the README's security section, through all seven workers:
+# the broker fixture and what the settings change from its listener's.
+SECURED_BROKERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sasl-ssl-scram-sha-512": ("secured_broker", {}),
+    "sasl-ssl-plain": ("secured_broker", {"sasl_mechanism": "PLAIN"}),
+    "sasl-plaintext-scram-sha-256": ("sasl_plaintext_broker", {}),
+    "mutual-tls": ("mutual_tls_broker", {}),
 }
 
 
-@pytest.mark.parametrize("configuration", list(SECURED_BROKERS))
+@pytest.fixture(params=list(SECURED_BROKERS))
+def configured_settings(
+    request: pytest.FixtureRequest, settings_factory: Callable[..., Settings]
+) -> Settings:
+    """Settings of one configuration, on its broker (started here, outside the test's loop)."""
+    fixture, overrides = SECURED_BROKERS[request.param]
+    broker: LocalBroker = request.getfixturevalue(fixture)
+    return settings_factory(
+        bootstrap_servers=broker.bootstrap, **{**broker.listener.settings(), **overrides}
+    )
+
+
 async def test_the_examples_go_through_every_worker(
-    configuration: str,
+    configured_settings: Settings,
     request: pytest.FixtureRequest,
-    settings_factory: Callable[..., Settings],
     workers_factory: Callable[..., Supervisor],
     client_factory: Callable[[Settings], Any],
 ) -> None:
-    broker: LocalBroker = request.getfixturevalue(SECURED_BROKERS[configuration])
-    settings = settings_factory(bootstrap_servers=broker.bootstrap, **broker.listener.settings())
+    settings = configured_settings
     await ensure_topics(settings)
     client: PipelineClient = await client_factory(settings)
     started = time.monotonic()
@@ -103,6 +115,7 @@ async def test_the_examples_go_through_every_worker(
         await client.submit(generation)
     ids = [generation.request_id for generation in generations]
     results = {r.request_id: r async for r in client.results(ids, timeout=240)}
+    configuration = request.node.callspec.params["configured_settings"]
     print(f"{configuration}: {len(results)} stored in {time.monotonic() - started:.0f} s")
     for generation in generations:
         result = results[generation.request_id]
