@@ -58,8 +58,6 @@ class ReconnectBackoff:
     policy: ReconnectPolicy
     clock: Callable[[], float] = time.monotonic
     draw: Callable[[], float] = random.random
-    attempts: int = 0
-    """Connection attempts let through (to any node)."""
     _nodes: dict[Any, _Node] = field(default_factory=dict)
     _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -79,15 +77,19 @@ class ReconnectBackoff:
         """Make ``client`` (an ``aiokafka.AIOKafkaClient``) connect through this backoff."""
         upstream = client._get_conn
 
-        async def get_conn(node_id: Any, **options: Any) -> Any:
+        def open_connection(node_id: Any, options: dict[str, Any]) -> Any:
             conn = client._conns.get((node_id, options.get("group", ConnectionGroup.DEFAULT)))
-            if conn is not None and conn.connected():
+            return conn if conn is not None and conn.connected() else None
+
+        async def get_conn(node_id: Any, **options: Any) -> Any:
+            conn = open_connection(node_id, options)
+            if conn is not None:
                 return conn
             # One attempt at a time: who waited for it sees its outcome, not a new attempt.
             async with self._connecting:
-                if self.waiting(node_id):
-                    return None
-                self.attempts += 1
+                conn = open_connection(node_id, options)
+                if conn is not None or self.waiting(node_id):
+                    return conn
                 conn = await upstream(node_id, **options)
                 self.record(node_id, connected=conn is not None)
                 return conn

@@ -52,6 +52,7 @@ class FakeClient:
 
     async def _get_conn(self, node_id: Any, *, group: int = 0, no_hint: bool = False) -> Any:
         self.attempts += 1
+        await asyncio.sleep(0)  # a connection takes a while: other callers queue meanwhile
         if not self.answering:
             return None
         conn = self._conns[(node_id, group)] = FakeConnection()
@@ -116,6 +117,12 @@ async def test_callers_waiting_for_one_attempt_see_its_outcome() -> None:
     results = await asyncio.gather(*(client._get_conn(1) for _ in range(5)))
     assert results == [None] * 5
     assert client.attempts == 1
+    answering = FakeClient()
+    answering.answering = True
+    ReconnectBackoff(POLICY).install(answering)
+    connected = await asyncio.gather(*(answering._get_conn(1) for _ in range(5)))
+    assert all(conn is connected[0] for conn in connected)
+    assert answering.attempts == 1
 
 
 def test_a_zero_cap_turns_the_backoff_off() -> None:
