@@ -89,6 +89,20 @@ class Settings(BaseSettings):
         description="Seconds a client call (connect, send, topic lookup) waits for the cluster.",
     )
 
+    reconnect_backoff_ms: int = Field(
+        default=50,
+        ge=0,
+        description="A worker waits this long before connecting again to a broker that did "
+        "not answer, twice as long after each further failure (±20 %), up to "
+        "reconnect_backoff_max_ms; a connection made starts again from here.",
+    )
+    reconnect_backoff_max_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="The longest wait between two connection attempts to one broker (so a "
+        "broker that is back is reconnected to within it); 0 turns the backoff off.",
+    )
+
     # Local broker
     broker_dir: Path = Field(default=Path(".kafka"), description="Jars, data and logs.")
     broker_port: int = 9092
