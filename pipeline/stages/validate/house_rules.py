@@ -30,7 +30,7 @@ from pipeline.stages.inject.options import bare_name
 from pipeline.stages.validate.options import Rule, ValidateOptions
 from pipeline.stages.validate.snippets import SourceText
 from pipeline.stages.validate.type_hints import FunctionInfo, decorator_names, iter_functions
-from pipeline.stages.validate.walk import iter_nodes, iter_statements
+from pipeline.stages.validate.walk import NodeIndex
 
 BUILTIN_EXCEPTION = "HR001"
 PRINT_CALL = "HR002"
@@ -96,19 +96,22 @@ def check(
     *,
     scope: Sequence[ast.stmt] | None = None,
     functions: Sequence[FunctionInfo] | None = None,
+    index: NodeIndex | None = None,
 ) -> list[Finding]:
     """House-rule findings in ``scope`` (default: the whole module).
 
-    ``functions`` are the module's defs when the caller has them already.
+    ``functions`` are the module's defs and ``index`` the nodes of ``scope``
+    when the caller has them already.
     """
-    statements = tree.body if scope is None else scope
+    if index is None:
+        index = NodeIndex(tree.body if scope is None else scope)
     shadowed = _module_bindings(tree)
     error_class = bare_name(options.error_class)
     findings: list[Finding] = []
     stub_lines: set[int] | None = None
 
-    for raise_node in iter_statements(statements):
-        if not isinstance(raise_node, ast.Raise) or raise_node.exc is None:
+    for raise_node in index.of(ast.Raise):
+        if raise_node.exc is None:
             continue  # re-raise
         call = raise_node.exc if isinstance(raise_node.exc, ast.Call) else None
         name = _builtin_name(call.func if call else raise_node.exc, shadowed)
@@ -150,8 +153,8 @@ def check(
 
     log_function = bare_name(options.log_function)
     if "print" not in shadowed and log_function != "print":
-        for node in iter_nodes(statements):
-            if not isinstance(node, ast.Call) or _builtin_name(node.func, shadowed) != "print":
+        for node in index.of(ast.Call):
+            if _builtin_name(node.func, shadowed) != "print":
                 continue
             findings.append(
                 source.finding(
