@@ -89,6 +89,21 @@ def _arguments(call: ast.Call, source: SourceText) -> str:
     return ", ".join(parts)
 
 
+def _warning(
+    source: SourceText, node: ast.stmt | ast.expr, code: str, message: str, suggestion: str
+) -> Finding:
+    return source.finding(
+        rule=Rule.HOUSE_RULES,
+        code=code,
+        severity=Severity.WARNING,
+        line=node.lineno,
+        column=node.col_offset,
+        end_line=node.end_lineno,
+        message=message,
+        suggestion=suggestion,
+    )
+
+
 def check(
     tree: ast.Module,
     source: SourceText,
@@ -106,10 +121,35 @@ def check(
     if index is None:
         index = NodeIndex(tree.body if scope is None else scope)
     shadowed = _module_bindings(tree)
+    findings = _raise_findings(tree, source, options, index, shadowed, functions)
+    log_function = bare_name(options.log_function)
+    if "print" not in shadowed and log_function != "print":
+        findings.extend(
+            _warning(
+                source,
+                node,
+                PRINT_CALL,
+                f"print() call; log through {log_function} instead",
+                f"{log_function}(...) with the message and a log level",
+            )
+            for node in index.of(ast.Call)
+            if _builtin_name(node.func, shadowed) == "print"
+        )
+    return findings
+
+
+def _raise_findings(
+    tree: ast.Module,
+    source: SourceText,
+    options: ValidateOptions,
+    index: NodeIndex,
+    shadowed: set[str],
+    functions: Sequence[FunctionInfo] | None,
+) -> list[Finding]:
+    """``HR001`` and ``HR004``."""
     error_class = bare_name(options.error_class)
     findings: list[Finding] = []
     stub_lines: set[int] | None = None
-
     for raise_node in index.of(ast.Raise):
         if raise_node.exc is None:
             continue  # re-raise
@@ -124,48 +164,24 @@ def check(
                 )
             if raise_node.lineno not in stub_lines:
                 findings.append(
-                    source.finding(
-                        rule=Rule.HOUSE_RULES,
-                        code=NOT_IMPLEMENTED,
-                        severity=Severity.WARNING,
-                        line=raise_node.lineno,
-                        column=raise_node.col_offset,
-                        end_line=raise_node.end_lineno,
-                        message="raise NotImplementedError: the function is still unimplemented",
-                        suggestion="implement the function (or mark it @abstractmethod)",
+                    _warning(
+                        source,
+                        raise_node,
+                        NOT_IMPLEMENTED,
+                        "raise NotImplementedError: the function is still unimplemented",
+                        "implement the function (or mark it @abstractmethod)",
                     )
                 )
             continue
         arguments = _arguments(call, source) if call else ""
         cause = f" from {ast.unparse(raise_node.cause)}" if raise_node.cause is not None else ""
         findings.append(
-            source.finding(
-                rule=Rule.HOUSE_RULES,
-                code=BUILTIN_EXCEPTION,
-                severity=Severity.WARNING,
-                line=raise_node.lineno,
-                column=raise_node.col_offset,
-                end_line=raise_node.end_lineno,
-                message=f"raises the built-in exception {name}; raise {error_class} instead",
-                suggestion=f"raise {error_class}({arguments}){cause}",
+            _warning(
+                source,
+                raise_node,
+                BUILTIN_EXCEPTION,
+                f"raises the built-in exception {name}; raise {error_class} instead",
+                f"raise {error_class}({arguments}){cause}",
             )
         )
-
-    log_function = bare_name(options.log_function)
-    if "print" not in shadowed and log_function != "print":
-        for node in index.of(ast.Call):
-            if _builtin_name(node.func, shadowed) != "print":
-                continue
-            findings.append(
-                source.finding(
-                    rule=Rule.HOUSE_RULES,
-                    code=PRINT_CALL,
-                    severity=Severity.WARNING,
-                    line=node.lineno,
-                    column=node.col_offset,
-                    end_line=node.end_lineno,
-                    message=f"print() call; log through {log_function} instead",
-                    suggestion=f"{log_function}(...) with the message and a log level",
-                )
-            )
     return findings
