@@ -30,7 +30,7 @@ from pipeline.stages.inject.options import bare_name
 from pipeline.stages.validate.options import Rule, ValidateOptions
 from pipeline.stages.validate.snippets import SourceText
 from pipeline.stages.validate.type_hints import FunctionInfo, decorator_names, iter_functions
-from pipeline.stages.validate.walk import iter_nodes, iter_statements
+from pipeline.stages.validate.walk import NodeIndex
 
 BUILTIN_EXCEPTION = "HR001"
 PRINT_CALL = "HR002"
@@ -89,6 +89,21 @@ def _arguments(call: ast.Call, source: SourceText) -> str:
     return ", ".join(parts)
 
 
+def _warning(
+    source: SourceText, node: ast.stmt | ast.expr, code: str, message: str, suggestion: str
+) -> Finding:
+    return source.finding(
+        rule=Rule.HOUSE_RULES,
+        code=code,
+        severity=Severity.WARNING,
+        line=node.lineno,
+        column=node.col_offset,
+        end_line=node.end_lineno,
+        message=message,
+        suggestion=suggestion,
+    )
+
+
 def check(
     tree: ast.Module,
     source: SourceText,
@@ -96,19 +111,47 @@ def check(
     *,
     scope: Sequence[ast.stmt] | None = None,
     functions: Sequence[FunctionInfo] | None = None,
+    index: NodeIndex | None = None,
 ) -> list[Finding]:
     """House-rule findings in ``scope`` (default: the whole module).
 
-    ``functions`` are the module's defs when the caller has them already.
+    ``functions`` are the module's defs and ``index`` the nodes of ``scope``
+    when the caller has them already.
     """
-    statements = tree.body if scope is None else scope
+    if index is None:
+        index = NodeIndex(tree.body if scope is None else scope)
     shadowed = _module_bindings(tree)
+    findings = _raise_findings(tree, source, options, index, shadowed, functions)
+    log_function = bare_name(options.log_function)
+    if "print" not in shadowed and log_function != "print":
+        findings.extend(
+            _warning(
+                source,
+                node,
+                PRINT_CALL,
+                f"print() call; log through {log_function} instead",
+                f"{log_function}(...) with the message and a log level",
+            )
+            for node in index.of(ast.Call)
+            if _builtin_name(node.func, shadowed) == "print"
+        )
+    return findings
+
+
+def _raise_findings(
+    tree: ast.Module,
+    source: SourceText,
+    options: ValidateOptions,
+    index: NodeIndex,
+    shadowed: set[str],
+    functions: Sequence[FunctionInfo] | None,
+) -> list[Finding]:
+    """``HR001`` and ``HR004``."""
     error_class = bare_name(options.error_class)
     findings: list[Finding] = []
     stub_lines: set[int] | None = None
-
-    for raise_node in iter_statements(statements):
-        if not isinstance(raise_node, ast.Raise) or raise_node.exc is None:
+    for raise_node in index.of(ast.Raise):
+        if raise_node.exc is None:
             continue  # re-raise
         call = raise_node.exc if isinstance(raise_node.exc, ast.Call) else None
         name = _builtin_name(call.func if call else raise_node.exc, shadowed)
@@ -121,48 +164,24 @@ def check(
                 )
             if raise_node.lineno not in stub_lines:
                 findings.append(
-                    source.finding(
-                        rule=Rule.HOUSE_RULES,
-                        code=NOT_IMPLEMENTED,
-                        severity=Severity.WARNING,
-                        line=raise_node.lineno,
-                        column=raise_node.col_offset,
-                        end_line=raise_node.end_lineno,
-                        message="raise NotImplementedError: the function is still unimplemented",
-                        suggestion="implement the function (or mark it @abstractmethod)",
+                    _warning(
+                        source,
+                        raise_node,
+                        NOT_IMPLEMENTED,
+                        "raise NotImplementedError: the function is still unimplemented",
+                        "implement the function (or mark it @abstractmethod)",
                     )
                 )
             continue
         arguments = _arguments(call, source) if call else ""
         cause = f" from {ast.unparse(raise_node.cause)}" if raise_node.cause is not None else ""
         findings.append(
-            source.finding(
-                rule=Rule.HOUSE_RULES,
-                code=BUILTIN_EXCEPTION,
-                severity=Severity.WARNING,
-                line=raise_node.lineno,
-                column=raise_node.col_offset,
-                end_line=raise_node.end_lineno,
-                message=f"raises the built-in exception {name}; raise {error_class} instead",
-                suggestion=f"raise {error_class}({arguments}){cause}",
+            _warning(
+                source,
+                raise_node,
+                BUILTIN_EXCEPTION,
+                f"raises the built-in exception {name}; raise {error_class} instead",
+                f"raise {error_class}({arguments}){cause}",
             )
         )
-
-    log_function = bare_name(options.log_function)
-    if "print" not in shadowed and log_function != "print":
-        for node in iter_nodes(statements):
-            if not isinstance(node, ast.Call) or _builtin_name(node.func, shadowed) != "print":
-                continue
-            findings.append(
-                source.finding(
-                    rule=Rule.HOUSE_RULES,
-                    code=PRINT_CALL,
-                    severity=Severity.WARNING,
-                    line=node.lineno,
-                    column=node.col_offset,
-                    end_line=node.end_lineno,
-                    message=f"print() call; log through {log_function} instead",
-                    suggestion=f"{log_function}(...) with the message and a log level",
-                )
-            )
     return findings

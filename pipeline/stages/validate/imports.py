@@ -45,7 +45,7 @@ from pipeline.stages.validate.errors import ValidateError
 from pipeline.stages.validate.options import Rule
 from pipeline.stages.validate.snippets import SourceText
 from pipeline.stages.validate.subprocesses import shared_executor
-from pipeline.stages.validate.walk import child_statements, iter_statements
+from pipeline.stages.validate.walk import NodeIndex, child_statements
 
 RUFF_SELECT = ("F401", "F811", "F821", "F822", "F823", "F841")
 UNRESOLVABLE = "IMP001"
@@ -270,18 +270,19 @@ def _relative_modules(node: ast.ImportFrom) -> set[str]:
 
 
 def unverifiable_relative_imports(
-    tree: ast.Module, source: SourceText, scope: Sequence[ast.stmt]
+    tree: ast.Module, source: SourceText, scope: Sequence[ast.stmt], index: NodeIndex | None = None
 ) -> list[Finding]:
     """``IMP002`` for a relative import inside a def of ``scope`` whose module the module does
     not import at its top level: nothing here can tell that it exists, and one that does not
-    makes the module fail when the code runs."""
+    makes the module fail when the code runs. ``index``: the nodes of ``scope``, when the caller
+    has them already."""
     known: set[str] = set()
     for statement in _module_level(tree.body):
         if isinstance(statement, ast.ImportFrom) and statement.level:
             known |= _relative_modules(statement)
     findings: list[Finding] = []
-    for statement in iter_statements(scope):
-        if not isinstance(statement, ast.ImportFrom) or not statement.level:
+    for statement in (index or NodeIndex(scope)).of(ast.ImportFrom):
+        if not statement.level:
             continue
         if _relative_modules(statement) & known:
             continue

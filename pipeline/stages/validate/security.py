@@ -4,7 +4,11 @@ Bandit has no stable API; this module is the only place that touches its
 internals (pinned: bandit==1.9.4). It drives ``BanditNodeVisitor`` directly
 over a syntax tree instead of writing a temporary file for
 ``BanditManager``: the test set (whose plugins are slow to load) is built
-once per process, and a run only visits the nodes asked for.
+once per process, and a run only visits the nodes asked for. Of those, only
+the nodes that a bandit test or visit method reads (calls, strings, defs,
+imports...: a few in a hundred) get bandit's per-node context; the others
+only get the parent and sibling links bandit's tests follow (see
+``_CheckedNodesVisitor``).
 
 Every bandit test runs (the default profile). ``# nosec`` and
 ``# nosec: B602,B607`` comments are honoured exactly as bandit does.
@@ -22,7 +26,7 @@ import io
 import logging
 import os
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -106,6 +110,71 @@ def _test_set() -> Any:
     return b_test_set.BanditTestSet(b_config.BanditConfig(), {})
 
 
+def _node_classes() -> Iterator[type[ast.AST]]:
+    pending: list[type[ast.AST]] = [ast.AST]
+    while pending:
+        node_class = pending.pop()
+        yield node_class
+        pending.extend(node_class.__subclasses__())
+
+
+@cache
+def _checked_node_classes() -> frozenset[type[ast.AST]]:
+    """The node classes bandit does anything with: a ``visit_`` method or a test for them.
+
+    For any other node bandit's visitor builds a context that nothing reads
+    and runs no test.
+    """
+    visitor = b_node_visitor.BanditNodeVisitor
+    tests = _test_set()
+    return frozenset(
+        node_class
+        for node_class in _node_classes()
+        if hasattr(visitor, f"visit_{node_class.__name__}") or tests.get_tests(node_class.__name__)
+    )
+
+
+class _CheckedNodesVisitor(b_node_visitor.BanditNodeVisitor):  # type: ignore[misc]
+    """Bandit's visitor, with its per-node work only on the nodes it checks.
+
+    Bandit's own walk builds a context dict, computes a line range and logs
+    three debug lines for every node; on a large module that is most of the
+    run. This walk links every node to its parent and next sibling exactly as
+    bandit's does (its tests follow those links) and runs bandit's own
+    ``pre_visit``/``visit``/``post_visit`` on the checked nodes only, in the
+    same order. ``tests/unit/validate/test_validate_bandit_walk.py`` checks
+    that it reports what bandit's own walk reports.
+    """
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
+        self.checked = _checked_node_classes()
+
+    def generic_visit(self, node: ast.AST) -> None:
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if isinstance(value, list):
+                last = len(value) - 1
+                for index, item in enumerate(value):
+                    if isinstance(item, ast.AST):
+                        item._bandit_sibling = value[index + 1] if index < last else None  # type: ignore[attr-defined]
+                        item._bandit_parent = node  # type: ignore[attr-defined]
+                        self._visit_child(item)
+            elif isinstance(value, ast.AST):
+                value._bandit_sibling = None  # type: ignore[attr-defined]
+                value._bandit_parent = node  # type: ignore[attr-defined]
+                self._visit_child(value)
+
+    def _visit_child(self, node: ast.AST) -> None:
+        if type(node) in self.checked:
+            if self.pre_visit(node):
+                self.visit(node)
+                self.generic_visit(node)
+                self.post_visit(node)
+        elif node._fields:  # not a leaf such as ``Load`` or ``Add``
+            self.generic_visit(node)
+
+
 def warm_up() -> None:
     """Load bandit's plugins now rather than on the first validation."""
     _test_set()
@@ -162,11 +231,22 @@ def run_bandit(
     ``import subprocess as sp``): line numbers stay those of the module.
     The tree gets bandit's bookkeeping attributes; it is not otherwise changed.
     """
+    if only is None:
+        target = tree
+    else:
+        target = ast.Module(body=[*_module_imports(tree), *only], type_ignores=[])
+    return visit_with(_CheckedNodesVisitor, source, target)
+
+
+def visit_with(
+    visitor_class: type[Any], source: SourceText, target: ast.Module
+) -> list[BanditIssue]:
+    """The issues one of bandit's node visitors finds in ``target`` (a part of the module)."""
     data = source.text.encode("utf-8")
     filename = _visitor_filename(source.filename)
     metrics = b_metrics.Metrics()
     metrics.begin(filename)
-    visitor = b_node_visitor.BanditNodeVisitor(
+    visitor = visitor_class(
         filename,
         io.BytesIO(data),
         b_meta_ast.BanditMetaAst(),
@@ -175,10 +255,6 @@ def run_bandit(
         _nosec_lines(data),
         metrics,
     )
-    if only is None:
-        target = tree
-    else:
-        target = ast.Module(body=[*_module_imports(tree), *only], type_ignores=[])
     visitor.generic_visit(target)
     if not source.text.isascii():
         # the tests that read the whole file look for non-ASCII characters

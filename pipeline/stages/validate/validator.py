@@ -21,6 +21,7 @@ from pipeline.stages.validate import house_rules, imports, security, syntax, typ
 from pipeline.stages.validate.options import Rule, ValidateOptions
 from pipeline.stages.validate.snippets import SourceText
 from pipeline.stages.validate.type_hints import FunctionInfo, iter_functions
+from pipeline.stages.validate.walk import NodeIndex
 
 _SIGNATURE_CODES = frozenset(
     {type_hints.MISSING_PARAMETER, type_hints.MISSING_RETURN, type_hints.HOUSE_RULE_CODE}
@@ -41,6 +42,14 @@ class _Scope:
     defs: list[ast.stmt] | None = None
     """The defs that hold generated bodies (``None``: validating a whole module)."""
 
+    def index(self, tree: ast.Module) -> NodeIndex:
+        """The nodes of the defs (or of the module), for the rules that look for some.
+
+        ``statements`` adds only the module's imports to ``defs``: no raise, call or
+        relative import is under them that is not in the defs' index.
+        """
+        return NodeIndex(tree.body if self.defs is None else self.defs)
+
 
 def _run_checkers(
     tree: ast.Module, source: SourceText, options: ValidateOptions, scope: _Scope
@@ -50,6 +59,10 @@ def _run_checkers(
     ruff = imports.start(source) if Rule.IMPORTS in selected else None
     ty = types.start(source, options) if Rule.TYPES in selected else None
     findings: list[Finding] = []
+    looks_for_nodes = Rule.HOUSE_RULES in selected or (
+        Rule.IMPORTS in selected and scope.defs is not None
+    )
+    index = scope.index(tree) if looks_for_nodes else None
     if Rule.SYNTAX in selected:
         findings.extend(syntax.compile_errors(scope.compile_unit or tree, source))
     if Rule.TYPE_HINTS in selected:
@@ -57,7 +70,12 @@ def _run_checkers(
     if Rule.HOUSE_RULES in selected:
         findings.extend(
             house_rules.check(
-                tree, source, options, scope=scope.statements, functions=scope.functions
+                tree,
+                source,
+                options,
+                scope=scope.statements,
+                functions=scope.functions,
+                index=index,
             )
         )
         if Rule.TYPE_HINTS not in selected:
@@ -65,7 +83,7 @@ def _run_checkers(
     if Rule.IMPORTS in selected:
         findings.extend(imports.unresolvable_imports(tree, source, scope=scope.statements))
         if scope.defs is not None:
-            findings.extend(imports.unverifiable_relative_imports(tree, source, scope.defs))
+            findings.extend(imports.unverifiable_relative_imports(tree, source, scope.defs, index))
     if Rule.SECURITY in selected:
         # last: bandit leaves its bookkeeping attributes on the tree
         findings.extend(security.check(tree, source, only=scope.security))

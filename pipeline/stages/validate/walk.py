@@ -1,14 +1,18 @@
-"""Walks of a syntax tree that skip what cannot hold what is looked for.
+"""Walks of a syntax tree shared by the rules.
 
-Defs, classes, imports and ``raise`` are statements, and statements only
-nest inside the bodies of other statements: walking statement lists visits
-a fraction of the nodes ``ast.walk`` does.
+Defs, classes and imports are statements, and statements only nest inside
+the bodies of other statements: walking statement lists visits a fraction of
+the nodes ``ast.walk`` does. What needs every node (calls, raises, relative
+imports in the defs that hold generated bodies) takes them from one
+:class:`NodeIndex`, built once per validation.
 """
 
 from __future__ import annotations
 
 import ast
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import TypeVar, cast
 
 from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS
 
@@ -31,16 +35,33 @@ def child_statements(node: ast.AST) -> Iterator[ast.stmt]:
                 yield from item.body
 
 
-def iter_statements(statements: Iterable[ast.stmt]) -> Iterator[ast.stmt]:
-    """Every statement, nested ones included, in source order."""
-    stack = list(statements)[::-1]
-    while stack:
-        statement = stack.pop()
-        yield statement
-        stack.extend(list(child_statements(statement))[::-1])
+_Node = TypeVar("_Node", bound=ast.AST)
+_SINGLETONS = (ast.expr_context, ast.boolop, ast.operator, ast.unaryop, ast.cmpop)
 
 
-def iter_nodes(statements: Iterable[ast.stmt]) -> Iterator[ast.AST]:
-    """Every node under the statements (a full walk)."""
-    for statement in statements:
-        yield from ast.walk(statement)
+class NodeIndex:
+    """Every node under some statements by its class, from one walk the rules share.
+
+    The operator and context singletons (``Load``, ``Add``...) are left out.
+    """
+
+    def __init__(self, statements: Iterable[ast.stmt]) -> None:
+        found: dict[type[ast.AST], list[ast.AST]] = defaultdict(list)
+        stack: list[ast.AST] = list(statements)
+        push = stack.append
+        while stack:
+            node = stack.pop()
+            found[type(node)].append(node)
+            for field in node._fields:
+                value = getattr(node, field, None)
+                if type(value) is list:
+                    for item in value:
+                        if isinstance(item, ast.AST) and not isinstance(item, _SINGLETONS):
+                            push(item)
+                elif isinstance(value, ast.AST) and not isinstance(value, _SINGLETONS):
+                    push(value)
+        self._found = found
+
+    def of(self, node_class: type[_Node]) -> list[_Node]:
+        """The nodes of exactly that class (not its subclasses), in no set order."""
+        return cast(list[_Node], self._found.get(node_class, []))
