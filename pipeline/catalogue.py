@@ -9,20 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from pipeline.records import (
-    AlertRaised,
-    CodeGenerated,
-    CodeInjected,
-    CodeValidated,
-    CodeVerified,
-    FileStored,
-    GenerationRequest,
-    Intent,
-    MetricsEvent,
-    MetricsRecorded,
-    RequestFailed,
-    StubsExtracted,
-)
+from pipeline import records
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
@@ -65,69 +52,75 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec(
             "requests",
             STAGE_PARTITIONS,
-            GenerationRequest,
+            records.GenerationRequest,
             7 * DAY_MS,
             "Generation requests published by users.",
         ),
         TopicSpec(
             "stubs",
             STAGE_PARTITIONS,
-            StubsExtracted,
+            records.StubsExtracted,
             7 * DAY_MS,
             "Stubs found in each request's module.",
         ),
         TopicSpec(
             "repairs",
             STAGE_PARTITIONS,
-            StubsExtracted,
+            records.StubsExtracted,
             7 * DAY_MS,
             "Stubs whose bodies failed validation or tests, back to generate with the findings.",
         ),
         TopicSpec(
             "generated",
             STAGE_PARTITIONS,
-            CodeGenerated,
+            records.CodeGenerated,
             7 * DAY_MS,
             "A generated body for every stub.",
         ),
         TopicSpec(
             "validated",
             STAGE_PARTITIONS,
-            CodeValidated,
+            records.CodeValidated,
             7 * DAY_MS,
             "Generated bodies that passed static validation.",
         ),
         TopicSpec(
             "injected",
             STAGE_PARTITIONS,
-            CodeInjected,
+            records.CodeInjected,
             7 * DAY_MS,
             "Modules with every stub filled in.",
         ),
         TopicSpec(
             "verified",
             STAGE_PARTITIONS,
-            CodeVerified,
+            records.CodeVerified,
             7 * DAY_MS,
             "Filled modules whose tests passed in the sandbox.",
         ),
-        TopicSpec("stored", 4, FileStored, 30 * DAY_MS, "Terminal: where each result was written."),
+        TopicSpec(
+            "stored", 4, records.FileStored, 30 * DAY_MS, "Terminal: where each result was written."
+        ),
         TopicSpec(
             "failed",
             4,
-            RequestFailed,
+            records.RequestFailed,
             30 * DAY_MS,
             "Terminal: requests that failed, and dead letters, with a clear reason.",
         ),
         # One partition: the reducer's windows are global, and one worker folds far more
         # events per second than the stages produce.
         TopicSpec(
-            "metrics", 1, MetricsEvent, 7 * DAY_MS, "One event per stage per record handled."
+            "metrics",
+            1,
+            records.MetricsEvent,
+            7 * DAY_MS,
+            "One event per stage per record handled.",
         ),
         TopicSpec(
             "intents",
             1,
-            Intent,
+            records.Intent,
             7 * DAY_MS,
             "What the metrics reducer asks the executor to do.",
             key_field="intent_id",
@@ -135,7 +128,7 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec(
             "metrics-recorded",
             1,
-            MetricsRecorded,
+            records.MetricsRecorded,
             30 * DAY_MS,
             "A closed window's metrics were persisted.",
             key_field="intent_id",
@@ -143,7 +136,7 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec(
             "alerts",
             1,
-            AlertRaised,
+            records.AlertRaised,
             30 * DAY_MS,
             "A window crossed a failure-rate or latency threshold.",
             key_field="intent_id",
