@@ -78,32 +78,33 @@ Prepared = tuple[
 ]
 
 
-_UNUSABLE: tuple[float, int, int] = (-1.0, 0, 0)
-
-
-def _bucketed(
-    ms: float,
+def prepare(
+    event: MetricsEvent,
     _log: Callable[[float], float] = math.log,
     _ceil: Callable[[float], int] = math.ceil,
     _inv: float = INV_LOG_GAMMA,
-) -> tuple[float, int, int]:
-    """A duration as the sketches take it: (value, bucket, fixed-point value); below zero counts
-    as zero, NaN or infinite is ``_UNUSABLE``."""
-    if 0.0 <= ms < _INF:
-        key = ZERO_KEY if ms < ZERO_THRESHOLD else _ceil(_log(ms) * _inv)
-        return ms, key, round(ms * SUM_SCALE)
-    if ms < 0.0:
-        return 0.0, ZERO_KEY, 0
-    return _UNUSABLE
-
-
-def prepare(event: MetricsEvent) -> Prepared:
+) -> Prepared:
     """Extract what the fold needs from an event, once (the fields are read from ``__dict__``,
     which is where pydantic keeps them: three times faster than attribute access)."""
     f = event.__dict__
-    duration, d_key, d_units = _bucketed(f["duration_ms"])
+    duration = f["duration_ms"]
+    if 0.0 <= duration < _INF:
+        d_units = round(duration * SUM_SCALE)
+        d_key = ZERO_KEY if duration < ZERO_THRESHOLD else _ceil(_log(duration) * _inv)
+    elif duration < 0.0:
+        duration, d_key, d_units = 0.0, ZERO_KEY, 0
+    else:
+        duration, d_key, d_units = -1.0, 0, 0
     e2e = f["end_to_end_ms"]
-    e2e, e_key, e_units = _UNUSABLE if e2e is None else _bucketed(e2e)
+    if e2e is None:
+        e2e, e_key, e_units = -1.0, 0, 0
+    elif 0.0 <= e2e < _INF:
+        e_units = round(e2e * SUM_SCALE)
+        e_key = ZERO_KEY if e2e < ZERO_THRESHOLD else _ceil(_log(e2e) * _inv)
+    elif e2e < 0.0:
+        e2e, e_key, e_units = 0.0, ZERO_KEY, 0
+    else:
+        e2e, e_key, e_units = -1.0, 0, 0
     model = f["model"]
     prompt = f["prompt_tokens"]
     completion = f["completion_tokens"]
