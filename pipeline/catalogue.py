@@ -28,6 +28,8 @@ class TopicSpec:
     retention_ms: int
     description: str
     key_field: str = "request_id"
+    compacted: bool = False
+    """``cleanup.policy=compact``: the latest record per key is kept (``retention_ms`` -1)."""
 
     def name(self, prefix: str) -> str:
         return f"{prefix}{self.key}"
@@ -40,6 +42,7 @@ class TopicSpec:
             "value": self.value_model.__name__,
             "schema": f"schemas/{self.value_model.__name__}.schema.json",
             "retention_ms": self.retention_ms,
+            **({"cleanup_policy": "compact"} if self.compacted else {}),
             "description": self.description,
         }
 
@@ -97,6 +100,14 @@ TOPICS: dict[str, TopicSpec] = {
             records.CodeVerified,
             7 * DAY_MS,
             "Filled modules whose tests passed in the sandbox.",
+        ),
+        TopicSpec(
+            "store-ledger",
+            STAGE_PARTITIONS,  # as "verified": a store worker owns its partitions' entries
+            records.StoreLedgerEntry,
+            -1,
+            "The store's ledger: what was stored per request id, and whether it went out.",
+            compacted=True,
         ),
         TopicSpec(
             "stored", 4, records.FileStored, 30 * DAY_MS, "Terminal: where each result was written."

@@ -30,6 +30,13 @@ class OverwritePolicy(StrEnum):
     KEEP_BOTH = "keep-both"
 
 
+class StoreLedger(StrEnum):
+    """Where the store worker keeps its request ledger."""
+
+    KAFKA = "kafka"
+    FILES = "files"
+
+
 DEFAULT_STUB_MARKERS: tuple[str, ...] = (
     "comment:IMPLEMENTATION REQUIRED",
     "raise:NotImplementedError",
@@ -82,6 +89,20 @@ class Settings(BaseSettings):
         description="Seconds a client call (connect, send, topic lookup) waits for the cluster.",
     )
 
+    reconnect_backoff_ms: int = Field(
+        default=50,
+        ge=0,
+        description="A worker waits this long before connecting again to a broker that did "
+        "not answer, twice as long after each further failure (±20 %), up to "
+        "reconnect_backoff_max_ms; a connection made starts again from here.",
+    )
+    reconnect_backoff_max_ms: int = Field(
+        default=1000,
+        ge=0,
+        description="The longest wait between two connection attempts to one broker (so a "
+        "broker that is back is reconnected to within it); 0 turns the backoff off.",
+    )
+
     # Local broker
     broker_dir: Path = Field(default=Path(".kafka"), description="Jars, data and logs.")
     broker_port: int = 9092
@@ -95,6 +116,11 @@ class Settings(BaseSettings):
     store_root: Path = Path("output")
     store_permissions: int = 0o644
     overwrite_policy: OverwritePolicy = OverwritePolicy.OVERWRITE
+    store_ledger: StoreLedger = Field(
+        default=StoreLedger.KAFKA,
+        description="kafka: the compacted store-ledger topic, seen from every host; "
+        "files: below the store root (.codegen/requests).",
+    )
     max_source_bytes: int = 1024 * 1024
     stub_markers: list[str] = Field(default_factory=lambda: list(DEFAULT_STUB_MARKERS))
     skip_bodiless: bool = True
@@ -327,6 +353,7 @@ DEPLOYMENT_SETTINGS = (
     "bootstrap_servers",
     "topic_prefix",
     "store_root",
+    "store_ledger",
     "state_dir",
     "metrics_dir",
     "metrics_web_port",

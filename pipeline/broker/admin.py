@@ -82,8 +82,14 @@ async def broker_configs(
     return values
 
 
-def topic_configs(retention_ms: int, replication: Replication) -> dict[str, str]:
-    configs = {"retention.ms": str(retention_ms), "max.message.bytes": str(MAX_MESSAGE_BYTES)}
+def topic_configs(
+    retention_ms: int, replication: Replication, *, compacted: bool = False
+) -> dict[str, str]:
+    configs = {"max.message.bytes": str(MAX_MESSAGE_BYTES)}
+    if compacted:
+        configs["cleanup.policy"] = "compact"
+    else:
+        configs["retention.ms"] = str(retention_ms)
     if replication.min_insync is not None:
         configs["min.insync.replicas"] = str(replication.min_insync)
     return configs
@@ -109,7 +115,9 @@ async def ensure_topics(settings: Settings) -> TopicsReport:
                 spec.name(settings.topic_prefix),
                 num_partitions=spec.partitions,
                 replication_factor=replication.factor,
-                topic_configs=topic_configs(spec.retention_ms, replication),
+                topic_configs=topic_configs(
+                    spec.retention_ms, replication, compacted=spec.compacted
+                ),
             )
             for spec in TOPICS.values()
             if spec.name(settings.topic_prefix) not in existing

@@ -49,12 +49,14 @@ class BrokerStatus:
 
 @dataclass(frozen=True)
 class ClientListener:
-    """How clients reach the local broker: a protocol, SCRAM users made at format time and,
-    for TLS, a PKCS12 keystore holding the broker's key and certificate."""
+    """How clients reach the local broker: a protocol, SCRAM users made at format time (and
+    PLAIN users, with PLAIN enabled beside SCRAM) and, for TLS, a PKCS12 keystore holding the
+    broker's key and certificate."""
 
     protocol: str = "PLAINTEXT"
     scram_users: tuple[tuple[str, str], ...] = ()
     mechanism: str = "SCRAM-SHA-512"
+    plain_users: tuple[tuple[str, str], ...] = ()
     keystore: Path | None = None
     keystore_password: str = ""
     truststore: Path | None = None
@@ -82,13 +84,22 @@ class ClientListener:
         lines: list[str] = []
         if self.protocol.startswith("SASL_"):
             user, password = self.scram_users[0]
+            prefix = f"listener.name.{self.name.lower()}"
+            enabled = f"{self.mechanism},PLAIN" if self.plain_users else self.mechanism
             lines += [
-                f"sasl.enabled.mechanisms={self.mechanism}",
+                f"sasl.enabled.mechanisms={enabled}",
                 f"sasl.mechanism.inter.broker.protocol={self.mechanism}",
-                f"listener.name.{self.name.lower()}.{self.mechanism.lower()}.sasl.jaas.config="
+                f"{prefix}.{self.mechanism.lower()}.sasl.jaas.config="
                 "org.apache.kafka.common.security.scram.ScramLoginModule required "
                 f'username="{user}" password="{password}";',
             ]
+            if self.plain_users:
+                accounts = " ".join(f'user_{name}="{secret}"' for name, secret in self.plain_users)
+                lines.append(
+                    f"{prefix}.plain.sasl.jaas.config="
+                    "org.apache.kafka.common.security.plain.PlainLoginModule required "
+                    f"{accounts};"
+                )
         if self.protocol.endswith("SSL") and self.keystore is not None:
             lines += [
                 "ssl.keystore.type=PKCS12",

@@ -57,7 +57,7 @@ def list_topics() -> None:
             str(spec.partitions),
             spec.key_field,
             spec.value_model.__name__,
-            f"{spec.retention_ms / 86_400_000:g}",
+            "compacted" if spec.compacted else f"{spec.retention_ms / 86_400_000:g}",
             spec.description,
         )
     console.print(table)

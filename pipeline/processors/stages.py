@@ -34,6 +34,7 @@ from pipeline.stages.generate import (
 from pipeline.stages.generate.problems import REPLY_UNUSABLE, ReplyProblems
 from pipeline.stages.inject import InjectOptions, inject_bodies
 from pipeline.stages.store import ArtifactStore, check_path
+from pipeline.stages.store.ledger import Ledger
 from pipeline.stages.validate import ValidateOptions, validate_bodies
 from pipeline.stages.verify import VerifyTask, task_key, verify_module
 
@@ -345,11 +346,14 @@ class StoreProcessor(Processor[CodeVerified, FileStored]):
     stage: ClassVar[str] = "store"
     input_model: ClassVar[type[Record]] = CodeVerified
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, ledger: Ledger | None = None) -> None:
+        """``ledger``: where requests are remembered; by default files below the store root
+        (the store worker passes the Kafka-backed one when ``CODEGEN_STORE_LEDGER=kafka``)."""
         self.store = ArtifactStore(
             settings.store_root,
             permissions=settings.store_permissions,
             policy=settings.overwrite_policy,
+            ledger=ledger,
         )
 
     async def process(self, record: CodeVerified) -> FileStored:

@@ -3,6 +3,7 @@
 from pipeline.records.base import SCHEMA_VERSION, Record, new_request_id, utcnow
 from pipeline.records.codec import DecodeError, decode, encode
 from pipeline.records.intents import AlertRaised, Intent, IntentType, MetricsRecorded
+from pipeline.records.ledger import StoreLedgerEntry
 from pipeline.records.metrics import MetricsEvent, Outcome, Usage
 from pipeline.records.stages import (
     CodeGenerated,
@@ -32,6 +33,7 @@ __all__ = [
     "Outcome",
     "Record",
     "RequestFailed",
+    "StoreLedgerEntry",
     "StubsExtracted",
     "Usage",
     "decode",

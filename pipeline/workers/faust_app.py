@@ -16,6 +16,7 @@ from pipeline.catalogue import MAX_MESSAGE_BYTES
 from pipeline.settings import Settings
 from pipeline.workers.delivery import use_pipeline_consumer
 from pipeline.workers.producer import use_durable_producer
+from pipeline.workers.reconnect import ReconnectPolicy
 
 
 def faust_options(settings: Settings) -> dict[str, Any]:
@@ -62,11 +63,13 @@ def changelog_configs(settings: Settings) -> dict[str, str]:
 
 class DrainingApp(faust.App):
     """A Faust app that, when it stops, first runs its ``drains`` (each bounded by its own
-    timeout), while its consumer and agents still run."""
+    timeout), while its consumer and agents still run; its Kafka clients reconnect with
+    ``reconnect_policy``."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.drains: list[Callable[[], Awaitable[None]]] = []
+        self.reconnect_policy: ReconnectPolicy | None = None
 
     async def on_stop(self) -> None:
         for drain in self.drains:
@@ -80,9 +83,17 @@ def new_app(app_id: str, settings: Settings, **options: Any) -> DrainingApp:
     app = DrainingApp(
         app_id, **{**faust_options(settings), "broker_client_id": client_id, **options}
     )
+    app.reconnect_policy = reconnect_policy(settings)
     use_pipeline_consumer(app)
     use_durable_producer(app)
     return app
+
+
+def reconnect_policy(settings: Settings) -> ReconnectPolicy:
+    return ReconnectPolicy(
+        initial=settings.reconnect_backoff_ms / 1000,
+        maximum=settings.reconnect_backoff_max_ms / 1000,
+    )
 
 
 def raw_topic(app: faust.App, name: str) -> faust.TopicT:

@@ -26,6 +26,8 @@ from faust.transport.drivers.aiokafka import Consumer as AIOKafkaConsumer
 from mode import Service
 from mode.utils.futures import maybe_async
 
+from pipeline.workers.reconnect import use_reconnect_backoff
+
 
 class LoopWorker:
     """Stands in for mode's ``WorkerThread``: serves the service as a task of its loop."""
@@ -51,6 +53,11 @@ class LoopConsumerThread(AIOKafkaConsumerThread):  # type: ignore[misc]
 
     def __init__(self, consumer: Any, *, loop: asyncio.AbstractEventLoop, **kwargs: Any) -> None:
         super().__init__(consumer, loop=loop, thread_loop=loop, **kwargs)
+
+    def _create_consumer(self, loop: asyncio.AbstractEventLoop) -> Any:
+        consumer = super()._create_consumer(loop)
+        use_reconnect_backoff(consumer._client, getattr(self.app, "reconnect_policy", None))
+        return consumer
 
     async def call_thread(
         self, fun: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any

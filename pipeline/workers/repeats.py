@@ -1,9 +1,11 @@
 """Repeated library log lines, limited: once per interval, with a count of the rest.
 
-With its broker gone, aiokafka retries every 100 ms per connection and logs each attempt
+With its broker gone, aiokafka's loops retry every 100 ms and log each failure
 (``Connection refused``, ``NodeNotReadyError``, ``LeaveGroup request failed``): hundreds of
-lines a second from one worker. The filter lets the first line of a kind through in each
-interval and counts the others; the next one that passes says how many were suppressed.
+lines a second from one worker, fewer with the reconnect backoff
+(``pipeline.workers.reconnect``) but still one per retry. The filter lets the first line of a
+kind through in each interval and counts the others; the next one that passes says how many
+were suppressed.
 """
 
 from __future__ import annotations

@@ -13,11 +13,13 @@ import faust
 from faust.exceptions import AlreadyConfiguredWarning
 
 from pipeline.catalogue import StageSpec, stage_spec, topic_name
-from pipeline.processors import build_processor
-from pipeline.settings import Settings
+from pipeline.processors import Processor, build_processor
+from pipeline.processors.stages import StoreProcessor
+from pipeline.settings import Settings, StoreLedger
 from pipeline.workers.faust_app import new_app, raw_topic
 from pipeline.workers.inflight import InFlight, OrderedAcks
 from pipeline.workers.runner import StageRunner
+from pipeline.workers.store_ledger import kafka_ledger
 from pipeline.workers.telemetry import observe
 
 log = logging.getLogger(__name__)
@@ -37,13 +39,20 @@ def acknowledged(callback: Callable[[], None]) -> Callable[[asyncio.Future[Any]]
     return on_done
 
 
+def _processor(app: faust.App, spec: StageSpec, settings: Settings) -> Processor[Any, Any]:
+    """The stage's processor; the store's remembers requests in Kafka when so configured."""
+    if spec.name == "store" and settings.store_ledger is StoreLedger.KAFKA:
+        return StoreProcessor(settings, ledger=kafka_ledger(app, settings))
+    return build_processor(spec, settings)
+
+
 def create_stage_app(stage: str | StageSpec, settings: Settings) -> faust.App:
     """The app of one stage, wired from its spec: its inputs, its outputs, its processor."""
     spec = stage if isinstance(stage, StageSpec) else stage_spec(stage)
     stage = spec.name
     prefix = settings.topic_prefix
     app = new_app(f"{prefix}{stage}", settings)
-    processor = build_processor(spec, settings)
+    processor = _processor(app, spec, settings)
     runner = StageRunner(processor, settings)
     source = app.topic(
         *(topic_name(key, prefix) for key in spec.inputs),

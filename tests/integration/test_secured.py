@@ -1,8 +1,9 @@
-"""A broker that takes only SASL/SCRAM-SHA-512 over TLS, with a throwaway CA.
+"""Brokers that take only SASL (SCRAM-SHA-512 or PLAIN) over TLS with a throwaway CA, only
+SASL/SCRAM-SHA-256 without TLS, or only TLS with a client certificate (mutual TLS).
 
-Every worker, the admin and the client connect with the security settings and both examples
-are stored; a wrong password, an unknown mechanism or an untrusted certificate ends a command
-within seconds with one line that says what failed against which broker.
+On each, every worker, the admin and the client connect with the security settings and both
+examples are stored; a wrong password, an unknown mechanism or an untrusted certificate ends a
+command within seconds with one line that says what failed against which broker.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def secured_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalBr
     listener = ClientListener(
         protocol="SASL_SSL",
         scram_users=((USER, PASSWORD),),
+        plain_users=((USER, PASSWORD),),
         keystore=tls.keystore,
         keystore_password=tls.password,
         truststore=tls.truststore,
@@ -72,28 +74,54 @@ def secured_settings(
     )
 
 
-async def test_the_examples_go_through_every_worker_over_sasl_ssl(
-    secured_settings: Settings,
+# Each working configuration of the README's security section, through all seven workers:
+# the broker fixture and what the settings change from its listener's.
+SECURED_BROKERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "sasl-ssl-scram-sha-512": ("secured_broker", {}),
+    "sasl-ssl-plain": ("secured_broker", {"sasl_mechanism": "PLAIN"}),
+    "sasl-plaintext-scram-sha-256": ("sasl_plaintext_broker", {}),
+    "mutual-tls": ("mutual_tls_broker", {}),
+}
+
+
+@pytest.fixture(params=list(SECURED_BROKERS))
+def configured_settings(
+    request: pytest.FixtureRequest, settings_factory: Callable[..., Settings]
+) -> Settings:
+    """Settings of one configuration, on its broker (started here, outside the test's loop)."""
+    fixture, overrides = SECURED_BROKERS[request.param]
+    broker: LocalBroker = request.getfixturevalue(fixture)
+    return settings_factory(
+        bootstrap_servers=broker.bootstrap, **{**broker.listener.settings(), **overrides}
+    )
+
+
+async def test_the_examples_go_through_every_worker(
+    configured_settings: Settings,
+    request: pytest.FixtureRequest,
     workers_factory: Callable[..., Supervisor],
     client_factory: Callable[[Settings], Any],
 ) -> None:
-    await ensure_topics(secured_settings)
-    client: PipelineClient = await client_factory(secured_settings)
-    workers_factory(secured_settings)
-    requests = [
+    settings = configured_settings
+    await ensure_topics(settings)
+    client: PipelineClient = await client_factory(settings)
+    started = time.monotonic()
+    workers_factory(settings)
+    generations = [
         build_request(module, output_path=f"secured/{module.name}")
         for module in sorted(EXAMPLES.glob("*.py"))
     ]
-    for request in requests:
-        await client.submit(request)
-    results = {
-        r.request_id: r async for r in client.results([r.request_id for r in requests], timeout=240)
-    }
-    for request in requests:
-        result = results[request.request_id]
+    for generation in generations:
+        await client.submit(generation)
+    ids = [generation.request_id for generation in generations]
+    results = {r.request_id: r async for r in client.results(ids, timeout=240)}
+    configuration = request.node.callspec.params["configured_settings"]
+    print(f"{configuration}: {len(results)} stored in {time.monotonic() - started:.0f} s")
+    for generation in generations:
+        result = results[generation.request_id]
         assert isinstance(result, FileStored), result
-        stored = (secured_settings.store_root / request.output_path).read_text(encoding="utf-8")
-        assert stored == expected_source(request)
+        stored = (settings.store_root / generation.output_path).read_text(encoding="utf-8")
+        assert stored == expected_source(generation)
 
 
 def codegen(settings: Settings, *args: str) -> tuple[subprocess.CompletedProcess[str], float]:

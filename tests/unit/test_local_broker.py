@@ -106,3 +106,21 @@ def test_a_scram_listener_over_tls(tmp_path: Path) -> None:
     assert f"ssl.keystore.location={tmp_path / 'k.p12'}" in properties
     assert listener.format_arguments() == ["--add-scram", "SCRAM-SHA-512=[name=alice,password=pw]"]
     assert listener.settings()["sasl_username"] == "alice"
+
+
+def test_plain_users_enable_plain_beside_scram(tmp_path: Path) -> None:
+    listener = local.ClientListener(
+        protocol="SASL_SSL",
+        scram_users=(("alice", "pw"),),
+        plain_users=(("alice", "pw"), ("bob", "b")),
+        keystore=tmp_path / "k.p12",
+    )
+    properties = listener.properties()
+    assert "sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN" in properties
+    assert "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512" in properties
+    assert (
+        "listener.name.sasl_ssl.plain.sasl.jaas.config="
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        'user_alice="pw" user_bob="b";'
+    ) in properties
+    assert listener.format_arguments() == ["--add-scram", "SCRAM-SHA-512=[name=alice,password=pw]"]

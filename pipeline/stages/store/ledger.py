@@ -1,73 +1,146 @@
 """The request ledger that makes writes idempotent per request id.
 
-One small JSON file per request id, ``<root>/.codegen/requests/<sha256(id)>.json``,
-written atomically like any artifact. It records which requested path the
-request wrote, where the bytes ended up (which differs under ``keep-both``),
-their sha256 and the request's fingerprint (``GenerationRequest.fingerprint``). Once the
-request's result record has reached Kafka, an empty ``<sha256(id)>.delivered`` beside it
-says so: a redelivered request is then recognised and its result not emitted a second time,
-while another request that reuses the id is told so (``DUPLICATE_REQUEST_ID``).
+Per request id it records which requested path the request wrote, where the bytes ended up
+(which differs under ``keep-both``), their sha256 and the request's fingerprint
+(``GenerationRequest.fingerprint``); once the request's result record has reached Kafka, it
+also says so: a redelivered request is then recognised and its result not emitted a second
+time, while another request that reuses the id is told so (``DUPLICATE_REQUEST_ID``).
+
+``Ledger`` is what the store needs of it. ``FileLedger`` keeps it below the store root, one
+small JSON file per id, ``<root>/.codegen/requests/<sha256(id)>.json``, written atomically
+like any artifact, and an empty ``<sha256(id)>.delivered`` beside it. ``MappingLedger``
+keeps it in a mapping of request id to entry JSON: a dict in tests, and in the store worker a
+table whose changelog is a compacted Kafka topic (``pipeline.workers.store_ledger``), so
+that every host sees it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import MutableMapping
 from pathlib import Path
 
+from pydantic import ValidationError
+
+from pipeline.records import StoreLedgerEntry as LedgerEntry
 from pipeline.stages.store import fsops
 from pipeline.stages.store.errors import StoreError, io_error
 from pipeline.stages.store.paths import RESERVED_DIR, Location, locate
 
 LEDGER_PARTS: tuple[str, ...] = (RESERVED_DIR, "requests")
 
+__all__ = ["FileLedger", "Ledger", "LedgerEntry", "MappingLedger"]
 
-@dataclass(frozen=True)
-class LedgerEntry:
-    request_id: str
-    requested_path: str
-    relative_path: str
-    sha256: str
-    size: int
-    # None in entries written before requests were fingerprinted.
-    request_sha256: str | None = None
 
-    def to_json(self) -> bytes:
-        return json.dumps(
-            {
-                "request_id": self.request_id,
-                "requested_path": self.requested_path,
-                "relative_path": self.relative_path,
-                "sha256": self.sha256,
-                "bytes": self.size,
-                "request_sha256": self.request_sha256,
-            },
-            indent=2,
-            sort_keys=True,
-        ).encode()
+class Ledger(ABC):
+    """What the store remembers per request id."""
 
-    @classmethod
-    def from_json(cls, raw: bytes) -> LedgerEntry | None:
+    @abstractmethod
+    def lookup(self, request_id: str) -> LedgerEntry | None:
+        """The recorded entry for ``request_id``; ``None`` if absent or unreadable."""
+
+    @abstractmethod
+    def record(self, entry: LedgerEntry) -> None:
+        """Record ``entry`` (its ``delivered`` is ignored: ``mark_delivered`` says that)."""
+
+    @abstractmethod
+    def is_delivered(self, request_id: str) -> bool:
+        """Whether the result of ``request_id`` was marked as delivered."""
+
+    @abstractmethod
+    def mark_delivered(self, request_id: str) -> None:
+        """Mark the result of ``request_id`` as delivered (idempotent)."""
+
+
+def parse_entry(raw: bytes | str | None, request_id: str) -> LedgerEntry | None:
+    """The entry ``raw`` holds for ``request_id``; ``None`` if it is not one."""
+    if raw is None:
+        return None
+    try:
+        entry = LedgerEntry.model_validate_json(raw)
+    except ValidationError:
+        return None
+    return entry if entry.request_id == request_id else None
+
+
+class MappingLedger(Ledger):
+    """The ledger as a mapping of the UTF-8 request id to its entry's JSON (the key and value
+    of a record of the ``store-ledger`` topic)."""
+
+    def __init__(self, entries: MutableMapping[bytes, bytes] | None = None) -> None:
+        self.entries: MutableMapping[bytes, bytes] = {} if entries is None else entries
+
+    def lookup(self, request_id: str) -> LedgerEntry | None:
+        return parse_entry(self.entries.get(request_id.encode()), request_id)
+
+    def record(self, entry: LedgerEntry) -> None:
+        delivered = self.is_delivered(entry.request_id)
+        self._put(entry.model_copy(update={"delivered": delivered}))
+
+    def is_delivered(self, request_id: str) -> bool:
+        entry = self.lookup(request_id)
+        return entry is not None and entry.delivered
+
+    def mark_delivered(self, request_id: str) -> None:
+        entry = self.lookup(request_id)
+        # The store records every request before its result goes out; nothing to mark else.
+        if entry is not None and not entry.delivered:
+            self._put(entry.model_copy(update={"delivered": True}))
+
+    def _put(self, entry: LedgerEntry) -> None:
+        self.entries[entry.request_id.encode()] = entry.model_dump_json().encode()
+
+
+class FileLedger(Ledger):
+    """The ledger as files below the store root (see the module docstring)."""
+
+    def __init__(self, root: Path, *, permissions: int = 0o644, dir_mode: int = 0o755) -> None:
+        self.root = Path(root)
+        self.permissions = permissions
+        self.dir_mode = dir_mode
+
+    def lookup(self, request_id: str) -> LedgerEntry | None:
         try:
-            data = json.loads(raw)
-            entry = cls(
-                request_id=data["request_id"],
-                requested_path=data["requested_path"],
-                relative_path=data["relative_path"],
-                sha256=data["sha256"],
-                size=data["bytes"],
-                request_sha256=data.get("request_sha256"),
-            )
-        except (ValueError, TypeError, KeyError):
+            with fsops.open_directory(self.root, LEDGER_PARTS, create=False) as dir_fd:
+                raw = fsops.read_file(dir_fd, entry_name(request_id))
+        except (OSError, StoreError):
             return None
-        fields = (entry.request_id, entry.requested_path, entry.relative_path, entry.sha256)
-        if not all(isinstance(value, str) for value in fields) or not isinstance(entry.size, int):
-            return None
-        if not isinstance(entry.request_sha256, str | None):
-            return None
-        return entry
+        return parse_entry(raw, request_id)
+
+    def record(self, entry: LedgerEntry) -> None:
+        """Write ``entry`` atomically (temp file, fsync, rename, directory fsync)."""
+        name = entry_name(entry.request_id)
+        where = self.root.joinpath(*LEDGER_PARTS, name)
+        data = entry.model_dump_json(indent=2, exclude={"delivered"}).encode()
+        with fsops.open_directory(
+            self.root, LEDGER_PARTS, create=True, mode=self.dir_mode
+        ) as dir_fd:
+            temp = fsops.write_temp(dir_fd, name, data, self.permissions, where)
+            try:
+                fsops.place(dir_fd, temp, name, replace=True)
+                os.fsync(dir_fd)
+            except OSError as exc:
+                raise io_error("record request in", where, exc) from exc
+            finally:
+                fsops.remove_quietly(dir_fd, temp)
+
+    def is_delivered(self, request_id: str) -> bool:
+        try:
+            with fsops.open_directory(self.root, LEDGER_PARTS, create=False) as dir_fd:
+                os.stat(delivered_name(request_id), dir_fd=dir_fd)
+        except (OSError, StoreError):
+            return False
+        return True
+
+    def mark_delivered(self, request_id: str) -> None:
+        """An empty file beside the entry."""
+        with fsops.open_directory(
+            self.root, LEDGER_PARTS, create=True, mode=self.dir_mode
+        ) as dir_fd:
+            flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+            os.close(os.open(delivered_name(request_id), flags, self.permissions, dir_fd=dir_fd))
 
 
 def _file_stem(request_id: str) -> str:
@@ -78,17 +151,8 @@ def entry_name(request_id: str) -> str:
     return _file_stem(request_id) + ".json"
 
 
-def lookup(root: Path, request_id: str) -> LedgerEntry | None:
-    """The recorded entry for ``request_id``; ``None`` if absent or unreadable."""
-    try:
-        with fsops.open_directory(root, LEDGER_PARTS, create=False) as dir_fd:
-            raw = fsops.read_file(dir_fd, entry_name(request_id))
-    except (OSError, StoreError):
-        return None
-    entry = LedgerEntry.from_json(raw)
-    if entry is None or entry.request_id != request_id:
-        return None
-    return entry
+def delivered_name(request_id: str) -> str:
+    return _file_stem(request_id) + ".delivered"
 
 
 def recorded_location(root: Path, entry: LedgerEntry) -> Location | None:
@@ -107,39 +171,3 @@ def current_sha256(location: Location) -> str | None:
             return hashlib.sha256(fsops.read_file(dir_fd, location.name)).hexdigest()
     except (OSError, StoreError):
         return None
-
-
-def record(root: Path, entry: LedgerEntry, *, permissions: int, dir_mode: int) -> None:
-    """Write ``entry`` atomically (temp file, fsync, rename, directory fsync)."""
-    name = entry_name(entry.request_id)
-    where = root.joinpath(*LEDGER_PARTS, name)
-    with fsops.open_directory(root, LEDGER_PARTS, create=True, mode=dir_mode) as dir_fd:
-        temp = fsops.write_temp(dir_fd, name, entry.to_json(), permissions, where)
-        try:
-            fsops.place(dir_fd, temp, name, replace=True)
-            os.fsync(dir_fd)
-        except OSError as exc:
-            raise io_error("record request in", where, exc) from exc
-        finally:
-            fsops.remove_quietly(dir_fd, temp)
-
-
-def delivered_name(request_id: str) -> str:
-    return _file_stem(request_id) + ".delivered"
-
-
-def is_delivered(root: Path, request_id: str) -> bool:
-    """Whether the result of ``request_id`` was marked as delivered."""
-    try:
-        with fsops.open_directory(root, LEDGER_PARTS, create=False) as dir_fd:
-            os.stat(delivered_name(request_id), dir_fd=dir_fd)
-    except (OSError, StoreError):
-        return False
-    return True
-
-
-def mark_delivered(root: Path, request_id: str, *, permissions: int, dir_mode: int) -> None:
-    """Mark the result of ``request_id`` as delivered (an empty file; idempotent)."""
-    with fsops.open_directory(root, LEDGER_PARTS, create=True, mode=dir_mode) as dir_fd:
-        flags = os.O_WRONLY | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-        os.close(os.open(delivered_name(request_id), flags, permissions, dir_fd=dir_fd))

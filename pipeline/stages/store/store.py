@@ -17,6 +17,7 @@ from pipeline.stages.store.errors import (
     StoreError,
     io_error,
 )
+from pipeline.stages.store.ledger import FileLedger, Ledger, LedgerEntry
 from pipeline.stages.store.paths import Location, locate
 
 #: ``keep-both`` gives up after this many numbered copies of one name.
@@ -39,6 +40,8 @@ class ArtifactStore:
       example after a retry with a fixed generator) and follows the policy.
     * One id, one request: given the request's fingerprint, an id recorded for another
       request is refused (``DUPLICATE_REQUEST_ID``) and nothing is written.
+    * The ledger that remembers requests is ``ledger`` (a ``Ledger``); by default files
+      below the root (``FileLedger``).
     """
 
     def __init__(
@@ -47,6 +50,7 @@ class ArtifactStore:
         *,
         permissions: int = 0o644,
         policy: OverwritePolicy = OverwritePolicy.OVERWRITE,
+        ledger: Ledger | None = None,
     ) -> None:
         if isinstance(permissions, bool) or not isinstance(permissions, int):
             raise TypeError(f"permissions must be an int, got {type(permissions).__name__}")
@@ -57,6 +61,9 @@ class ArtifactStore:
         # New directories: searchable wherever files are readable (0644 -> 0755, 0600 -> 0700).
         self._dir_mode = fsops.directory_mode(permissions) | 0o700
         self._policy = OverwritePolicy(policy)
+        self._ledger = ledger or FileLedger(
+            self._root, permissions=permissions, dir_mode=self._dir_mode
+        )
 
     @property
     def root(self) -> Path:
@@ -69,6 +76,10 @@ class ArtifactStore:
     @property
     def policy(self) -> OverwritePolicy:
         return self._policy
+
+    @property
+    def ledger(self) -> Ledger:
+        return self._ledger
 
     def resolve(self, relative_path: str) -> Path:
         """The validated absolute path ``relative_path`` would be written to (symlinks resolved)."""
@@ -89,7 +100,7 @@ class ArtifactStore:
         try:
             self._ensure_root()
             location = locate(self._root, relative_path)
-            entry = ledger.lookup(location.root, request_id)
+            entry = self._ledger.lookup(request_id)
             if entry is not None and not _same_request(entry, request_sha256):
                 raise StoreError(
                     code=DUPLICATE_REQUEST_ID,
@@ -101,17 +112,15 @@ class ArtifactStore:
             if recorded is not None:
                 return self._artifact(recorded, len(data), sha256)
             stored = self._store(location, data)
-            entry = ledger.LedgerEntry(
+            entry = LedgerEntry(
                 request_id=request_id,
                 requested_path=location.relative,
                 relative_path=stored.relative,
                 sha256=sha256,
-                size=len(data),
+                bytes=len(data),
                 request_sha256=request_sha256,
             )
-            ledger.record(
-                location.root, entry, permissions=self._permissions, dir_mode=self._dir_mode
-            )
+            self._ledger.record(entry)
         except OSError as exc:  # anything not already turned into a StoreError
             raise io_error("write", relative_path, exc) from exc
         return self._artifact(stored, len(data), sha256)
@@ -130,9 +139,9 @@ class ArtifactStore:
     def delivered(self, request_id: str, request_sha256: str | None = None) -> bool:
         """Whether a result for this request was already delivered (see ``mark_delivered``);
         not for another request that reuses the id (``write`` refuses that one)."""
-        if not ledger.is_delivered(self._root, request_id):
+        if not self._ledger.is_delivered(request_id):
             return False
-        entry = ledger.lookup(self._root, request_id)
+        entry = self._ledger.lookup(request_id)
         return entry is None or _same_request(entry, request_sha256)
 
     def mark_delivered(self, request_id: str) -> None:
@@ -140,9 +149,7 @@ class ArtifactStore:
         request is then recognised and its result not emitted again."""
         try:
             self._ensure_root()
-            ledger.mark_delivered(
-                self._root, request_id, permissions=self._permissions, dir_mode=self._dir_mode
-            )
+            self._ledger.mark_delivered(request_id)
         except OSError as exc:
             raise io_error("mark as delivered in", self._root, exc) from exc
 
@@ -153,7 +160,7 @@ class ArtifactStore:
             raise io_error("create the store root", self._root, exc) from exc
 
     def _recorded(
-        self, location: Location, entry: ledger.LedgerEntry | None, sha256: str
+        self, location: Location, entry: LedgerEntry | None, sha256: str
     ) -> Location | None:
         if entry is None or entry.requested_path != location.relative or entry.sha256 != sha256:
             return None
@@ -239,6 +246,6 @@ def _holds(dir_fd: int, name: str, data: bytes) -> bool:
         return False
 
 
-def _same_request(entry: ledger.LedgerEntry, request_sha256: str | None) -> bool:
+def _same_request(entry: LedgerEntry, request_sha256: str | None) -> bool:
     """Unknown on either side (an older entry, a caller without requests) counts as the same."""
     return None in (entry.request_sha256, request_sha256) or entry.request_sha256 == request_sha256
