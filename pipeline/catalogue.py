@@ -207,10 +207,6 @@ class StageSpec:
         return "retry" if topic in self.routed_outputs else "ok"
 
 
-def _processor(name: str) -> str:
-    return f"pipeline.processors.stages:{name}Processor"
-
-
 STAGE_SPECS: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
@@ -218,7 +214,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "extract",
             "requests",
             "stubs",
-            _processor("Extract"),
+            "pipeline.processors.extract:ExtractProcessor",
             summary="finds the stubs with libcst: qualified name, exact signature, docstring, "
             "class context, imports",
         ),
@@ -226,7 +222,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "generate",
             "stubs",
             "generated",
-            _processor("Generate"),
+            "pipeline.processors.stages:GenerateProcessor",
             extra_inputs=(REPAIRS,),
             routed_outputs=(REPAIRS,),  # unusable replies are asked again
             concurrency_setting="generate_concurrency",
@@ -238,7 +234,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "validate",
             "generated",
             "validated",
-            _processor("Validate"),
+            "pipeline.processors.stages:ValidateProcessor",
             routed_outputs=(REPAIRS,),
             summary="static checks, never running the code: syntax, type hints, security "
             "(bandit), imports (ruff), house rules, types (ty)",
@@ -247,7 +243,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "inject",
             "validated",
             "injected",
-            _processor("Inject"),
+            "pipeline.processors.stages:InjectProcessor",
             summary="puts each body into the original module; every other byte stays as it "
             "was (libcst); imports the configured error class and log function for the bodies "
             "that use them",
@@ -256,7 +252,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "verify",
             "injected",
             "verified",
-            _processor("Verify"),
+            "pipeline.processors.stages:VerifyProcessor",
             routed_outputs=(REPAIRS,),
             concurrency_setting="verify_concurrency",
             summary="runs the request's tests against the filled module in a bubblewrap sandbox "
@@ -267,7 +263,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "store",
             "verified",
             "stored",
-            _processor("Store"),
+            "pipeline.processors.store:StoreProcessor",
             ends_requests=True,
             summary="writes the result under the store root, atomically, confined to the root, "
             "idempotent per request",
