@@ -9,21 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from pipeline.records import (
-    AlertRaised,
-    CodeGenerated,
-    CodeInjected,
-    CodeValidated,
-    CodeVerified,
-    FileStored,
-    GenerationRequest,
-    Intent,
-    MetricsEvent,
-    MetricsRecorded,
-    RequestFailed,
-    StoreLedgerEntry,
-    StubsExtracted,
-)
+from pipeline import records
 
 if TYPE_CHECKING:
     from pipeline.settings import Settings
@@ -69,77 +55,83 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec(
             "requests",
             STAGE_PARTITIONS,
-            GenerationRequest,
+            records.GenerationRequest,
             7 * DAY_MS,
             "Generation requests published by users.",
         ),
         TopicSpec(
             "stubs",
             STAGE_PARTITIONS,
-            StubsExtracted,
+            records.StubsExtracted,
             7 * DAY_MS,
             "Stubs found in each request's module.",
         ),
         TopicSpec(
             "repairs",
             STAGE_PARTITIONS,
-            StubsExtracted,
+            records.StubsExtracted,
             7 * DAY_MS,
             "Stubs whose bodies failed validation or tests, back to generate with the findings.",
         ),
         TopicSpec(
             "generated",
             STAGE_PARTITIONS,
-            CodeGenerated,
+            records.CodeGenerated,
             7 * DAY_MS,
             "A generated body for every stub.",
         ),
         TopicSpec(
             "validated",
             STAGE_PARTITIONS,
-            CodeValidated,
+            records.CodeValidated,
             7 * DAY_MS,
             "Generated bodies that passed static validation.",
         ),
         TopicSpec(
             "injected",
             STAGE_PARTITIONS,
-            CodeInjected,
+            records.CodeInjected,
             7 * DAY_MS,
             "Modules with every stub filled in.",
         ),
         TopicSpec(
             "verified",
             STAGE_PARTITIONS,
-            CodeVerified,
+            records.CodeVerified,
             7 * DAY_MS,
             "Filled modules whose tests passed in the sandbox.",
         ),
         TopicSpec(
             "store-ledger",
             STAGE_PARTITIONS,  # as "verified": a store worker owns its partitions' entries
-            StoreLedgerEntry,
+            records.StoreLedgerEntry,
             -1,
             "The store's ledger: what was stored per request id, and whether it went out.",
             compacted=True,
         ),
-        TopicSpec("stored", 4, FileStored, 30 * DAY_MS, "Terminal: where each result was written."),
+        TopicSpec(
+            "stored", 4, records.FileStored, 30 * DAY_MS, "Terminal: where each result was written."
+        ),
         TopicSpec(
             "failed",
             4,
-            RequestFailed,
+            records.RequestFailed,
             30 * DAY_MS,
             "Terminal: requests that failed, and dead letters, with a clear reason.",
         ),
         # One partition: the reducer's windows are global, and one worker folds far more
         # events per second than the stages produce.
         TopicSpec(
-            "metrics", 1, MetricsEvent, 7 * DAY_MS, "One event per stage per record handled."
+            "metrics",
+            1,
+            records.MetricsEvent,
+            7 * DAY_MS,
+            "One event per stage per record handled.",
         ),
         TopicSpec(
             "intents",
             1,
-            Intent,
+            records.Intent,
             7 * DAY_MS,
             "What the metrics reducer asks the executor to do.",
             key_field="intent_id",
@@ -147,7 +139,7 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec(
             "metrics-recorded",
             1,
-            MetricsRecorded,
+            records.MetricsRecorded,
             30 * DAY_MS,
             "A closed window's metrics were persisted.",
             key_field="intent_id",
@@ -155,7 +147,7 @@ TOPICS: dict[str, TopicSpec] = {
         TopicSpec(
             "alerts",
             1,
-            AlertRaised,
+            records.AlertRaised,
             30 * DAY_MS,
             "A window crossed a failure-rate or latency threshold.",
             key_field="intent_id",
@@ -215,10 +207,6 @@ class StageSpec:
         return "retry" if topic in self.routed_outputs else "ok"
 
 
-def _processor(name: str) -> str:
-    return f"pipeline.processors.stages:{name}Processor"
-
-
 STAGE_SPECS: dict[str, StageSpec] = {
     spec.name: spec
     for spec in (
@@ -226,7 +214,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "extract",
             "requests",
             "stubs",
-            _processor("Extract"),
+            "pipeline.processors.extract:ExtractProcessor",
             summary="finds the stubs with libcst: qualified name, exact signature, docstring, "
             "class context, imports",
         ),
@@ -234,7 +222,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "generate",
             "stubs",
             "generated",
-            _processor("Generate"),
+            "pipeline.processors.stages:GenerateProcessor",
             extra_inputs=(REPAIRS,),
             routed_outputs=(REPAIRS,),  # unusable replies are asked again
             concurrency_setting="generate_concurrency",
@@ -246,7 +234,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "validate",
             "generated",
             "validated",
-            _processor("Validate"),
+            "pipeline.processors.stages:ValidateProcessor",
             routed_outputs=(REPAIRS,),
             summary="static checks, never running the code: syntax, type hints, security "
             "(bandit), imports (ruff), house rules, types (ty)",
@@ -255,7 +243,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "inject",
             "validated",
             "injected",
-            _processor("Inject"),
+            "pipeline.processors.stages:InjectProcessor",
             summary="puts each body into the original module; every other byte stays as it "
             "was (libcst); imports the configured error class and log function for the bodies "
             "that use them",
@@ -264,7 +252,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "verify",
             "injected",
             "verified",
-            _processor("Verify"),
+            "pipeline.processors.stages:VerifyProcessor",
             routed_outputs=(REPAIRS,),
             concurrency_setting="verify_concurrency",
             summary="runs the request's tests against the filled module in a bubblewrap sandbox "
@@ -275,7 +263,7 @@ STAGE_SPECS: dict[str, StageSpec] = {
             "store",
             "verified",
             "stored",
-            _processor("Store"),
+            "pipeline.processors.store:StoreProcessor",
             ends_requests=True,
             summary="writes the result under the store root, atomically, confined to the root, "
             "idempotent per request",

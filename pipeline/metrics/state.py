@@ -35,7 +35,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, timedelta
-from typing import Any
+from typing import Any, ClassVar, Self
 
 from pipeline.metrics.sketch import INV_LOG_GAMMA, SUM_SCALE, ZERO_KEY, ZERO_THRESHOLD
 from pipeline.metrics.sketch import LatencySketch as Sketch
@@ -137,16 +137,49 @@ def prepare(
     )
 
 
-class StageStats:
+class Counters:
+    """Integer counters that merge by addition; ``WIRE_KEYS`` maps each counter (a slot of the
+    subclass) to its key in :meth:`to_dict`."""
+
+    __slots__ = ()
+    WIRE_KEYS: ClassVar[Mapping[str, str]]
+
+    def __init__(self) -> None:
+        for name in self.WIRE_KEYS:
+            setattr(self, name, 0)
+
+    def update(self, other: Self) -> None:
+        for name in self.WIRE_KEYS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def copy(self) -> Self:
+        clone = type(self)()
+        clone.update(self)
+        return clone
+
+    def to_dict(self) -> dict[str, Any]:
+        return {key: getattr(self, name) for name, key in self.WIRE_KEYS.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Self:
+        counters = cls()
+        for name, key in cls.WIRE_KEYS.items():
+            setattr(counters, name, int(data.get(key, 0)))
+        return counters
+
+
+class StageStats(Counters):
     """Counters and the duration sketch of one stage in one window."""
 
     __slots__ = ("duration", "failed", "ok", "retried", "stubs")
+    WIRE_KEYS = {name: name for name in ("ok", "failed", "retried", "stubs")}
+    ok: int
+    failed: int
+    retried: int
+    stubs: int
 
     def __init__(self) -> None:
-        self.ok = 0
-        self.failed = 0
-        self.retried = 0
-        self.stubs = 0
+        super().__init__()
         self.duration = Sketch()
 
     @property
@@ -154,80 +187,37 @@ class StageStats:
         return self.ok + self.failed + self.retried
 
     def update(self, other: StageStats) -> None:
-        self.ok += other.ok
-        self.failed += other.failed
-        self.retried += other.retried
-        self.stubs += other.stubs
+        super().update(other)
         self.duration.update(other.duration)
 
-    def copy(self) -> StageStats:
-        clone = StageStats()
-        clone.update(self)
-        return clone
-
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "events": self.events,
-            "ok": self.ok,
-            "failed": self.failed,
-            "retried": self.retried,
-            "stubs": self.stubs,
-            "duration": self.duration.to_dict(),
-        }
+        return {"events": self.events, **super().to_dict(), "duration": self.duration.to_dict()}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> StageStats:
-        stats = cls()
-        stats.ok = int(data.get("ok", 0))
-        stats.failed = int(data.get("failed", 0))
-        stats.retried = int(data.get("retried", 0))
-        stats.stubs = int(data.get("stubs", 0))
+        stats = super().from_dict(data)
         stats.duration = Sketch.from_dict(data.get("duration", {}))
         return stats
 
 
-class ModelUsage:
+class ModelUsage(Counters):
     """Token and cost totals of one model in one window."""
 
     __slots__ = ("completion_tokens", "cost_nano", "events", "prompt_tokens")
-
-    def __init__(self) -> None:
-        self.events = 0
-        self.prompt_tokens = 0
-        self.completion_tokens = 0
-        self.cost_nano = 0
+    WIRE_KEYS = {
+        "events": "events",
+        "prompt_tokens": "prompt_tokens",
+        "completion_tokens": "completion_tokens",
+        "cost_nano": "cost_nano_usd",
+    }
+    events: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_nano: int
 
     @property
     def cost_usd(self) -> float:
         return self.cost_nano / COST_SCALE
-
-    def update(self, other: ModelUsage) -> None:
-        self.events += other.events
-        self.prompt_tokens += other.prompt_tokens
-        self.completion_tokens += other.completion_tokens
-        self.cost_nano += other.cost_nano
-
-    def copy(self) -> ModelUsage:
-        clone = ModelUsage()
-        clone.update(self)
-        return clone
-
-    def to_dict(self) -> dict[str, int]:
-        return {
-            "events": self.events,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "cost_nano_usd": self.cost_nano,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> ModelUsage:
-        usage = cls()
-        usage.events = int(data.get("events", 0))
-        usage.prompt_tokens = int(data.get("prompt_tokens", 0))
-        usage.completion_tokens = int(data.get("completion_tokens", 0))
-        usage.cost_nano = int(data.get("cost_nano_usd", 0))
-        return usage
 
 
 def _ms(value: float | None) -> float | None:
@@ -283,10 +273,8 @@ class WindowState:
         self.succeeded += other.succeeded
         self.failed += other.failed
         self.repairs += other.repairs
-        if other.first_us < self.first_us:
-            self.first_us = other.first_us
-        if other.last_us > self.last_us:
-            self.last_us = other.last_us
+        self.first_us = min(self.first_us, other.first_us)
+        self.last_us = max(self.last_us, other.last_us)
         for stage, stats in other.stages.items():
             mine = self.stages.get(stage)
             if mine is None:

@@ -12,6 +12,12 @@ In = TypeVar("In", bound=Record)
 Out = TypeVar("Out", bound=Record)
 
 
+def carried(record: Record) -> dict[str, object]:
+    """What every record of a request carries on from the one before: its id and when it was
+    submitted."""
+    return {"request_id": record.request_id, "submitted_at": record.submitted_at}
+
+
 @dataclass(frozen=True)
 class Measured:
     """What the metrics event of a handled record reports besides its outcome."""

@@ -1,4 +1,5 @@
-"""The stage processors of the chain."""
+"""The processors of the stages between extract and store: generate, validate, inject and
+verify, the stages of the repair loop."""
 
 from __future__ import annotations
 
@@ -6,7 +7,6 @@ import asyncio
 from collections import OrderedDict
 from dataclasses import replace
 from functools import partial
-from pathlib import PurePosixPath
 from typing import ClassVar
 
 from pipeline.catalogue import REPAIRS
@@ -17,14 +17,11 @@ from pipeline.records import (
     CodeInjected,
     CodeValidated,
     CodeVerified,
-    FileStored,
-    GenerationRequest,
     Record,
     StubsExtracted,
     Usage,
 )
 from pipeline.settings import Settings
-from pipeline.stages.extract import ExtractOptions, extract_stubs
 from pipeline.stages.generate import (
     GenerationTask,
     Generator,
@@ -33,51 +30,11 @@ from pipeline.stages.generate import (
 )
 from pipeline.stages.generate.problems import REPLY_UNUSABLE, ReplyProblems
 from pipeline.stages.inject import InjectOptions, inject_bodies
-from pipeline.stages.store import ArtifactStore, check_path
-from pipeline.stages.store.ledger import Ledger
 from pipeline.stages.validate import ValidateOptions, validate_bodies
 from pipeline.stages.verify import VerifyTask, task_key, verify_module
 
-from .base import Measured, Processor, Routed
+from .base import Measured, Processor, Routed, carried
 from .offload import run_stage_work
-
-
-def _carry(record: Record) -> dict[str, object]:
-    return {"request_id": record.request_id, "submitted_at": record.submitted_at}
-
-
-class ExtractProcessor(Processor[GenerationRequest, StubsExtracted]):
-    stage: ClassVar[str] = "extract"
-    input_model: ClassVar[type[Record]] = GenerationRequest
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-
-    async def process(self, record: GenerationRequest) -> StubsExtracted:
-        files = [record.source, *record.tests.values(), *record.support_files.values()]
-        size = sum(len(text.encode("utf-8")) for text in files)
-        if size > self.settings.max_source_bytes:
-            what = "the source is" if len(files) == 1 else "the source and its tests are"
-            raise StageError(
-                f"{what} {size} bytes, over the limit of {self.settings.max_source_bytes}"
-                " (CODEGEN_MAX_SOURCE_BYTES)",
-                code="SOURCE_TOO_LARGE",
-            )
-        _check_output_path(record.output_path)
-        check_path(self.settings.store_root, record.output_path)  # the store's own rules
-        options = ExtractOptions(
-            markers=record.stub_markers or list(self.settings.stub_markers),
-            skip_bodiless=self.settings.skip_bodiless,
-        )
-        extraction = await run_stage_work(
-            record.source,
-            partial(extract_stubs, record.source, options, path=record.output_path),
-        )
-        return StubsExtracted(**_carry(record), request=record, extraction=extraction)
-
-    def measured(self, record: GenerationRequest, result: Record) -> Measured:
-        assert isinstance(result, StubsExtracted)
-        return Measured(stubs=len(result.extraction.stubs))
 
 
 class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
@@ -121,7 +78,7 @@ class GenerateProcessor(Processor[StubsExtracted, CodeGenerated]):
             )
         bodies = _in_module_order(record, generated, kept)
         return CodeGenerated(
-            **_carry(record),
+            **carried(record),
             request=record.request,
             extraction=record.extraction,
             bodies=bodies,
@@ -180,7 +137,7 @@ def _repair(
     return Routed(
         REPAIRS,
         StubsExtracted(
-            **_carry(attempt),
+            **carried(attempt),
             request=attempt.request,
             extraction=attempt.extraction,
             attempt=attempt.attempt + 1,
@@ -225,7 +182,7 @@ class ValidateProcessor(Processor[CodeGenerated, CodeValidated]):
         report = await run_stage_work(source, partial(validate_bodies, source, bodies, options))
         if report.passed:
             return CodeValidated(
-                **_carry(record),
+                **carried(record),
                 request=record.request,
                 extraction=record.extraction,
                 bodies=record.bodies,
@@ -272,7 +229,7 @@ class InjectProcessor(Processor[CodeValidated, CodeInjected]):
         work = partial(inject_bodies, source, bodies, self.options)
         result = await run_stage_work(source, work)
         return CodeInjected(
-            **_carry(record),
+            **carried(record),
             request=record.request,
             source=result.source,
             filled=result.filled,
@@ -340,57 +297,3 @@ REPRODUCIBLE_FAILURES = frozenset(
 
 def _reproducible(report: VerificationReport) -> bool:
     return report.passed or all(f.code in REPRODUCIBLE_FAILURES for f in report.errors)
-
-
-class StoreProcessor(Processor[CodeVerified, FileStored]):
-    stage: ClassVar[str] = "store"
-    input_model: ClassVar[type[Record]] = CodeVerified
-
-    def __init__(self, settings: Settings, ledger: Ledger | None = None) -> None:
-        """``ledger``: where requests are remembered; by default files below the store root
-        (the store worker passes the Kafka-backed one when ``CODEGEN_STORE_LEDGER=kafka``)."""
-        self.store = ArtifactStore(
-            settings.store_root,
-            permissions=settings.store_permissions,
-            policy=settings.overwrite_policy,
-            ledger=ledger,
-        )
-
-    async def process(self, record: CodeVerified) -> FileStored:
-        artifact = self.store.write(
-            record.request.output_path,
-            record.source,
-            request_id=record.request_id,
-            request_sha256=record.request.fingerprint(),
-        )
-        return FileStored(
-            **_carry(record),
-            output_path=record.request.output_path,
-            source=record.source,
-            sha256=artifact.sha256,
-            artifact=artifact,
-            filled=record.filled,
-            metadata=record.request.metadata,
-            verification=record.verification,
-        )
-
-    def already_delivered(self, record: CodeVerified) -> bool:
-        return self.store.delivered(record.request_id, record.request.fingerprint())
-
-    def delivered(self, result: FileStored) -> None:
-        self.store.mark_delivered(result.request_id)
-
-    def stub_count(self, record: CodeVerified) -> int:
-        return len(record.filled)
-
-
-def _check_output_path(output_path: str) -> None:
-    """A request names a path relative to the store root, without ``..``: stricter than the
-    store, which also takes absolute paths inside its root (for its own callers)."""
-    path = PurePosixPath(output_path.replace("\\", "/"))
-    if path.is_absolute() or ".." in path.parts:
-        raise StageError(
-            f"the output path {output_path!r} must be relative to the store root, "
-            "without '..' components",
-            code="PATH_OUTSIDE_ROOT",
-        )

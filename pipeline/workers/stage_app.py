@@ -14,7 +14,7 @@ from faust.exceptions import AlreadyConfiguredWarning
 
 from pipeline.catalogue import StageSpec, stage_spec, topic_name
 from pipeline.processors import Processor, build_processor
-from pipeline.processors.stages import StoreProcessor
+from pipeline.processors.store import StoreProcessor
 from pipeline.settings import Settings, StoreLedger
 from pipeline.workers.faust_app import new_app, raw_topic
 from pipeline.workers.inflight import InFlight, OrderedAcks

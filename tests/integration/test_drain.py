@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.local import LocalBroker
 from pipeline.catalogue import topic_name
-from pipeline.processors.stages import ExtractProcessor
+from pipeline.processors.extract import ExtractProcessor
 from pipeline.records import CodeGenerated, GenerationRequest, decode, encode
 from pipeline.settings import Settings
 from pipeline.workers.main import EXIT_STOP_TIMEOUT

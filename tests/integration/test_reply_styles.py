@@ -26,20 +26,8 @@ from tests.integration.test_generation import (
     prepared,
     request_for,
 )
-from tests.support.llm_server import (
-    LLMServer,
-    Received,
-    Reply,
-    completion,
-    content_parts,
-    cut,
-    empty,
-    event_stream,
-    fenced,
-    lone_think,
-    refusal,
-    with_reasoning_field,
-)
+from tests.support import llm_server as llm
+from tests.support.llm_server import LLMServer, Received, Reply, fenced
 
 pytestmark = pytest.mark.integration
 
@@ -89,18 +77,18 @@ WITH_MODULE_HELPER = (
 def styles() -> dict[str, list[Reply]]:
     """The replies each stub gets, in order; then the good body."""
     return {
-        "cut_then_good": [cut("words = text.lower().split()")],
-        "always_cut": [cut("words = text.lower().split()")] * 5,
-        "lone_think": [lone_think(GOOD, draft=WRONG.format(name="lone_think"))],
-        "reasoning_field": [with_reasoning_field(GOOD, WRONG.format(name="reasoning_field"))],
-        "reasoning_only": [completion("", reasoning=f"```python\n{GOOD}\n```")],
-        "parts": [content_parts(GOOD, draft=WRONG.format(name="parts"))],
-        "stream": [event_stream(GOOD)],
-        "refused_then_good": [refusal("I can't help with that.")],
-        "empty_then_good": [empty()],
-        "no_code_then_good": [completion("You could split the text and join it.")],
-        "module_helper": [completion(WITH_MODULE_HELPER)],
-        "Text.words": [completion(WITH_HELPER_METHOD)],
+        "cut_then_good": [llm.cut("words = text.lower().split()")],
+        "always_cut": [llm.cut("words = text.lower().split()")] * 5,
+        "lone_think": [llm.lone_think(GOOD, draft=WRONG.format(name="lone_think"))],
+        "reasoning_field": [llm.with_reasoning_field(GOOD, WRONG.format(name="reasoning_field"))],
+        "reasoning_only": [llm.completion("", reasoning=f"```python\n{GOOD}\n```")],
+        "parts": [llm.content_parts(GOOD, draft=WRONG.format(name="parts"))],
+        "stream": [llm.event_stream(GOOD)],
+        "refused_then_good": [llm.refusal("I can't help with that.")],
+        "empty_then_good": [llm.empty()],
+        "no_code_then_good": [llm.completion("You could split the text and join it.")],
+        "module_helper": [llm.completion(WITH_MODULE_HELPER)],
+        "Text.words": [llm.completion(WITH_HELPER_METHOD)],
     }
 
 

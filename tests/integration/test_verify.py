@@ -15,7 +15,7 @@ from pipeline.records import FileStored, GenerationRequest, RequestFailed, Stubs
 from pipeline.settings import Settings
 from pipeline.workers.supervisor import Supervisor
 from tests.fixtures import EXAMPLES, expected_source
-from tests.integration.test_generation import read_topic
+from tests.integration.test_generation import prepared, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -27,10 +27,7 @@ async def test_a_failing_test_is_repaired_and_the_fix_stored(
     workers_factory: Callable[..., Supervisor],
     client_factory: Callable[[Settings], Any],
 ) -> None:
-    settings = settings_factory(max_attempts=3, verify_timeout=8.0)
-    from pipeline.broker.admin import ensure_topics
-
-    await ensure_topics(settings)
+    settings = await prepared(settings_factory(max_attempts=3, verify_timeout=8.0))
     workers = workers_factory(settings)
     client = await client_factory(settings)
 

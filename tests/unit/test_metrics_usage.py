@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from pipeline.models import Finding, Severity
-from pipeline.processors.stages import ExtractProcessor, GenerateProcessor
+from pipeline.processors.extract import ExtractProcessor
+from pipeline.processors.stages import GenerateProcessor
 from pipeline.records import (
     CodeGenerated,
     GenerationRequest,

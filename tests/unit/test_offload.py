@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from pipeline.processors import build_processors
+from pipeline.processors import extract as extract_module
 from pipeline.processors import stages as stage_module
 from pipeline.processors.offload import INLINE_LIMIT_CHARS, run_stage_work
 from pipeline.records import GenerationRequest
@@ -55,8 +56,12 @@ async def test_the_stages_move_their_work_off_the_loop_for_large_sources(
 
         return run
 
-    for name in ("extract_stubs", "validate_bodies", "inject_bodies"):
-        monkeypatch.setattr(stage_module, name, recorded(name, getattr(stage_module, name)))
+    for module, name in (
+        (extract_module, "extract_stubs"),
+        (stage_module, "validate_bodies"),
+        (stage_module, "inject_bodies"),
+    ):
+        monkeypatch.setattr(module, name, recorded(name, getattr(module, name)))
     processors = build_processors(Settings(_env_file=None, store_root=tmp_path))
     source, bodies = module_of(chars)
     record: Any = GenerationRequest(source=source, output_path="big.py", bodies=bodies)

@@ -15,14 +15,14 @@ import pytest
 from pipeline.errors import StageError
 from pipeline.models import Finding, Severity
 from pipeline.processors import Routed
+from pipeline.processors.extract import ExtractProcessor
 from pipeline.processors.stages import (
-    ExtractProcessor,
     GenerateProcessor,
     InjectProcessor,
-    StoreProcessor,
     ValidateProcessor,
     VerifyProcessor,
 )
+from pipeline.processors.store import StoreProcessor
 from pipeline.records import (
     CodeGenerated,
     CodeValidated,

@@ -77,10 +77,6 @@ class ArtifactStore:
     def policy(self) -> OverwritePolicy:
         return self._policy
 
-    @property
-    def ledger(self) -> Ledger:
-        return self._ledger
-
     def resolve(self, relative_path: str) -> Path:
         """The validated absolute path ``relative_path`` would be written to (symlinks resolved)."""
         return locate(self._root, relative_path).path

@@ -246,8 +246,26 @@ def slugify(text: str) -> str:
 '''
 
 
-def module_task() -> GenerationTask:
-    return GenerationTask(extraction=extract_stubs(MODULE), source=MODULE)
+def module_task(stub: str) -> GenerationTask:
+    return GenerationTask(extraction=extract_stubs(MODULE), source=MODULE, only=[stub])
+
+
+async def filled_module(llm_server: LLMServerFactory, stub: str, reply: str) -> tuple[str, str]:
+    """The body generated for ``stub`` of ``MODULE`` when every answer is ``reply``, and the
+    module with it injected."""
+    server = await llm_server(default=completion(reply))
+    gen = generator(server)
+    try:
+        [body] = await gen.generate(module_task(stub))
+    finally:
+        await gen.aclose()
+    return body.code, inject_bodies(MODULE, {stub: body.code}).source
+
+
+async def module_findings(llm_server: LLMServerFactory, stub: str, reply: str) -> list[Finding]:
+    """The findings when every answer for ``stub`` of ``MODULE`` is ``reply``."""
+    _, findings = await findings_of(llm_server, module_task(stub), completion(reply))
+    return findings
 
 
 def run(module: str, expression: str) -> Any:
@@ -270,15 +288,10 @@ async def test_module_level_helpers_beside_the_def_are_carried_into_the_body(
         '    return "-".join(_words(text))\n\n\n'
         'print(slugify("Hello, World"))\n```'
     )
-    server = await llm_server(default=by_stub({"slugify": completion(reply)}))
-    gen = generator(server)
-    bodies = await gen.generate(module_task().model_copy(update={"only": ["slugify"]}))
-    await gen.aclose()
-    [body] = bodies
-    assert "def _words(text: str) -> list[str]:" in body.code
-    assert "_SEPARATORS = re.compile" in body.code
-    assert "unused_example" not in body.code and "print" not in body.code
-    filled = inject_bodies(MODULE, {"slugify": body.code}).source
+    code, filled = await filled_module(llm_server, "slugify", reply)
+    assert "def _words(text: str) -> list[str]:" in code
+    assert "_SEPARATORS = re.compile" in code
+    assert "unused_example" not in code and "print" not in code
     assert run(filled, "slugify('Hello, big  World!')") == "hello-big-world"
 
 
@@ -292,8 +305,7 @@ async def test_a_new_method_in_a_re_emitted_class_is_a_finding(
         "    def _split(self, text: str) -> list[str]:\n        return text.split()\n\n"
         "    def size(self) -> int:\n        ...\n```"
     )
-    generation = module_task().model_copy(update={"only": ["Text.words"]})
-    _, findings = await findings_of(llm_server, generation, completion(reply))
+    findings = await module_findings(llm_server, "Text.words", reply)
     [finding] = findings
     assert (finding.qualified_name, finding.rule, finding.code) == ("Text.words", "reply", "RPL004")
     assert "`Text._split`" in finding.message
@@ -307,8 +319,7 @@ async def test_a_changed_existing_member_is_a_finding(llm_server: LLMServerFacto
         "        self.value = value\n        self.cache = value.lower().split()\n\n"
         "    def words(self) -> list[str]:\n        return self.cache\n```"
     )
-    generation = module_task().model_copy(update={"only": ["Text.words"]})
-    _, findings = await findings_of(llm_server, generation, completion(reply))
+    findings = await module_findings(llm_server, "Text.words", reply)
     assert [(f.code, "`Text.__init__`" in f.message) for f in findings] == [("RPL005", True)]
 
 
@@ -324,11 +335,7 @@ async def test_a_re_emitted_class_with_its_members_unchanged_gives_the_method(
         "        return self.value.lower().split()\n\n"
         "    def size(self) -> int:\n        ...  # unchanged\n```"
     )
-    server = await llm_server(default=completion(reply))
-    gen = generator(server)
-    [body] = await gen.generate(module_task().model_copy(update={"only": ["Text.words"]}))
-    await gen.aclose()
-    filled = inject_bodies(MODULE, {"Text.words": body.code}).source
+    _, filled = await filled_module(llm_server, "Text.words", reply)
     assert run(filled, "Text('A b').words()") == ["a", "b"]
     assert run(filled, "Text('A b').size()") == 3
 
@@ -351,11 +358,7 @@ async def test_a_helper_named_like_a_parameter_is_not_carried_in(
         '    return "-".join(text.lower().split())\n\n\n'
         "print(slugify(text))\n```"
     )
-    server = await llm_server(default=by_stub({"slugify": completion(reply)}))
-    gen = generator(server)
-    [body] = await gen.generate(module_task().model_copy(update={"only": ["slugify"]}))
-    await gen.aclose()
-    filled = inject_bodies(MODULE, {"slugify": body.code}).source
+    _, filled = await filled_module(llm_server, "slugify", reply)
     assert "an example" not in filled
     assert run(filled, "slugify('A b')") == "a-b"
 
@@ -368,8 +371,7 @@ async def test_a_helper_method_written_beside_the_method_is_a_finding(
         "    return self._split(self.value.lower())\n\n\n"
         "def _split(self, text: str) -> list[str]:\n    return text.split()\n```"
     )
-    generation = module_task().model_copy(update={"only": ["Text.words"]})
-    _, findings = await findings_of(llm_server, generation, completion(reply))
+    findings = await module_findings(llm_server, "Text.words", reply)
     assert [(f.code, "`Text._split`" in f.message) for f in findings] == [("RPL004", True)]
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.processors.stages import ExtractProcessor
+from pipeline.processors.extract import ExtractProcessor
 from pipeline.records import GenerationRequest, RequestFailed, decode, encode
 from pipeline.settings import Settings
 from pipeline.stages.store import ArtifactStore, StoreError

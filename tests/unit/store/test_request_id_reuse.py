@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.processors.stages import StoreProcessor
+from pipeline.processors.store import StoreProcessor
 from pipeline.records import FileStored, GenerationRequest, RequestFailed, decode
 from pipeline.settings import Settings
 from pipeline.stages.store.ledger import Ledger, MappingLedger

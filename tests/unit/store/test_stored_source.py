@@ -15,7 +15,7 @@ from pipeline.cli.main import app
 from pipeline.cli.received import write_received
 from pipeline.client import save_result
 from pipeline.models import ExtractionResult, StoredArtifact, VerificationReport
-from pipeline.processors.stages import StoreProcessor
+from pipeline.processors.store import StoreProcessor
 from pipeline.records import CodeVerified, FileStored, GenerationRequest, decode, encode, utcnow
 from pipeline.settings import OverwritePolicy, Settings
 from pipeline.stages.store import FILE_EXISTS, INVALID_CONTENT, INVALID_PATH, StoreError

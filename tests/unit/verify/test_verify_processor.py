@@ -10,7 +10,7 @@ import pytest
 
 from pipeline.client import build_request
 from pipeline.errors import StageError
-from pipeline.processors import Routed, build_processor
+from pipeline.processors import Routed, build_processor, stages
 from pipeline.processors.stages import VerifyProcessor
 from pipeline.records import CodeInjected, CodeVerified, Record, StubsExtracted
 from pipeline.settings import Settings
@@ -21,6 +21,20 @@ from tests.fixtures import EXAMPLES
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(_env_file=None, store_root=tmp_path / "store", state_dir=tmp_path / "state")
+
+
+@pytest.fixture
+def sandbox_runs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The module path of every run the verify processor starts (the runs still happen)."""
+    runs: list[str] = []
+    real = verify_package.verify_module
+
+    def counting(task: Any, options: Any) -> Any:
+        runs.append(task.module_path)
+        return real(task, options)
+
+    monkeypatch.setattr(stages, "verify_module", counting)
+    return runs
 
 
 async def injected(
@@ -69,18 +83,8 @@ async def test_tests_that_keep_failing_end_as_tests_failed(settings: Settings) -
 
 
 async def test_a_passing_verdict_is_remembered_by_content(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, sandbox_runs: list[str]
 ) -> None:
-    from pipeline.processors import stages
-
-    runs: list[Any] = []
-    real = verify_package.verify_module
-
-    def counting(task: Any, options: Any) -> Any:
-        runs.append(task.module_path)
-        return real(task, options)
-
-    monkeypatch.setattr(stages, "verify_module", counting)
     processor = VerifyProcessor(settings)
     record = await injected(settings, build_request(EXAMPLES / "inventory.py"))
     for path in ("a/inventory.py", "b/inventory.py"):
@@ -88,31 +92,22 @@ async def test_a_passing_verdict_is_remembered_by_content(
             update={"request": record.request.model_copy(update={"output_path": path})}
         )
         assert isinstance(await processor.process(moved), CodeVerified)
-    assert runs == ["a/inventory.py"]
+    assert sandbox_runs == ["a/inventory.py"]
     changed = record.model_copy(update={"source": record.source + "\nX = 1\n"})
     assert isinstance(await processor.process(changed), CodeVerified)
-    assert len(runs) == 2
+    assert len(sandbox_runs) == 2
 
 
 async def test_a_test_failure_is_remembered_and_a_limit_hit_is_not(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
+    settings: Settings, sandbox_runs: list[str]
 ) -> None:
     from pipeline.models import Finding, VerificationReport
-    from pipeline.processors import stages
 
-    runs: list[str] = []
-    real = verify_package.verify_module
-
-    def counting(task: Any, options: Any) -> Any:
-        runs.append(task.module_path)
-        return real(task, options)
-
-    monkeypatch.setattr(stages, "verify_module", counting)
     processor = VerifyProcessor(settings)
     record = await injected(settings, build_request(EXAMPLES / "pricing.py"))
     for _ in range(2):
         assert isinstance(await processor.process(record), Routed)
-    assert len(runs) == 1, "the same failing module and tests are not run again"
+    assert len(sandbox_runs) == 1, "the same failing module and tests are not run again"
 
     limit = Finding(rule="tests", code="TIMEOUT", severity="error", line=1, message="60 s")
     timed_out = VerificationReport(findings=[limit], sandboxed=True, command=[], seconds=60.0)
