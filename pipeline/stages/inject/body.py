@@ -12,13 +12,13 @@ the module it goes into:
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 
 from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.locate import function_names
@@ -59,7 +59,7 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
     indent = _first_code_indent(text)
     if indent is None:
         raise _body_error(qualified_name, 1, "there is no statement in the generated code")
-    config = cst.PartialParserConfig(default_newline=newline)
+    config = _config(newline)
     if not indent:
         module = _parse(text, config, qualified_name, line_offset=0)
         statements = _with_leading(module.body, module.header)
@@ -86,6 +86,11 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
         continued=_CONTINUATION.search(text) is not None,
     )
     return _unwrap_def(parsed, function_names(qualified_name))
+
+
+@functools.cache
+def _config(newline: str) -> cst.PartialParserConfig:
+    return cst.PartialParserConfig(default_newline=newline)  # costly to build: once a newline
 
 
 def _with_newline(code: str, newline: str) -> str:
@@ -236,10 +241,26 @@ def _strip_blank_tail(lines: tuple[cst.EmptyLine, ...]) -> tuple[cst.EmptyLine, 
     return lines[:end]
 
 
-IMPORT_LINE = m.SimpleStatementLine(
-    body=[m.Import() | m.ImportFrom(), m.ZeroOrMore(m.Import() | m.ImportFrom())]
-)
-"""A line of import statements only."""
+def is_docstring_line(statement: cst.BaseStatement) -> bool:
+    """Whether a statement is a line holding only a string (bytes too; no f-string alone)."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    expression = statement.body[0]
+    return isinstance(expression, cst.Expr) and isinstance(
+        expression.value, cst.SimpleString | cst.ConcatenatedString
+    )
+
+
+def is_future_import(statement: cst.BaseSmallStatement) -> bool:
+    module = statement.module if isinstance(statement, cst.ImportFrom) else None
+    return isinstance(module, cst.Name) and module.value == "__future__"
+
+
+def is_import_line(statement: cst.BaseStatement) -> bool:
+    """Whether a statement is a line of import statements only."""
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body
+    )
 
 
 def _unwrap_def(parsed: ParsedBody, names: set[str]) -> ParsedBody:
@@ -247,14 +268,14 @@ def _unwrap_def(parsed: ParsedBody, names: set[str]) -> ParsedBody:
     its body."""
     statements = parsed.statements
     imports = 0
-    while imports < len(statements) and m.matches(statements[imports], IMPORT_LINE):
+    while imports < len(statements) and is_import_line(statements[imports]):
         imports += 1
     rest = statements[imports:]
-    function_name = m.Name(value=m.MatchIfTrue(lambda value: value in names))
-    if len(rest) != 1 or not m.matches(rest[0], m.FunctionDef(name=function_name)):
+    if len(rest) != 1:
         return parsed
     function = rest[0]
-    assert isinstance(function, cst.FunctionDef)  # just matched
+    if not isinstance(function, cst.FunctionDef) or function.name.value not in names:
+        return parsed
     body = function.body
     base_indent = parsed.base_indent
     if isinstance(body, cst.IndentedBlock):

@@ -23,14 +23,17 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
-from pipeline.stages.inject.body import IMPORT_LINE, leading_lines
-from pipeline.stages.inject.locate import statement_blocks
+from pipeline.stages.inject.body import (
+    is_docstring_line,
+    is_future_import,
+    is_import_line,
+    leading_lines,
+)
 from pipeline.stages.inject.options import HoistImports, is_stdlib_module
 from pipeline.stages.inject.text import SourceLines
-from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS
+from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS, line_groups, nested_blocks
 
 ImportKey = tuple[str, ...]
 """What one imported name is: ("import", dotted, asname) or ("from", module, name, asname)."""
@@ -38,12 +41,6 @@ ImportKey = tuple[str, ...]
 Binding = tuple[str, ...]
 """What a module-level name is bound to."""
 
-_DOCSTRING_LINE = m.SimpleStatementLine(
-    body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]
-)
-_FUTURE_LINE = m.SimpleStatementLine(
-    body=[m.ImportFrom(module=m.Name("__future__")), m.ZeroOrMore()]
-)
 _SCOPE_BLOCKS = (
     cst.If,
     cst.Else,
@@ -109,7 +106,7 @@ def _asname(alias: cst.ImportAlias) -> str | None:
 
 def line_keys(statement: cst.BaseStatement) -> set[ImportKey]:
     """The import keys of a line of imports (empty for any other statement)."""
-    if not m.matches(statement, IMPORT_LINE):
+    if not is_import_line(statement):
         return set()
     assert isinstance(statement, cst.SimpleStatementLine)
     keys: set[ImportKey] = set()
@@ -138,8 +135,8 @@ class ModuleImports:
     def of(cls, module: cst.Module) -> ModuleImports:
         index = cls()
         body = module.body
-        position = 1 if body and m.matches(body[0], _DOCSTRING_LINE) else 0
-        while position < len(body) and m.matches(body[position], _FUTURE_LINE):
+        position = 1 if body and is_docstring_line(body[0]) else 0
+        while position < len(body) and _is_future_line(body[position]):
             position += 1
             index.after_future = True
         index.future_index = index.import_index = position
@@ -171,11 +168,7 @@ class ModuleImports:
         index.future_index = index.import_index = position
         prologue = True
         for number, group in enumerate(groups):
-            keys: set[ImportKey] = set()
-            if layout.is_import_line(number):
-                for statement in group:
-                    assert isinstance(statement, ast.Import | ast.ImportFrom)
-                    keys.update(key for key, _, _ in ast_alias_keys(statement))
+            keys = ast_line_keys(group)
             index.present.update(keys)
             if isinstance(group[0], ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 prologue = False
@@ -198,9 +191,9 @@ class ModuleImports:
         """
         decisions: list[tuple[cst.Import | cst.ImportFrom, bool]] = []
         for small in line.body:
-            assert isinstance(small, cst.Import | cst.ImportFrom)  # an IMPORT_LINE
+            assert isinstance(small, cst.Import | cst.ImportFrom)  # an import line
             entries = alias_keys(small)
-            is_future = m.matches(small, m.ImportFrom(module=m.Name("__future__")))
+            is_future = is_future_import(small)
             keys = {key for key, _, _ in entries}
             local = not is_future and (
                 not _hoisted(entries, hoist) or keys <= local_keys or self._conflicts(entries)
@@ -229,7 +222,7 @@ class ModuleImports:
         if not any(missing):
             return
         added = _own_line(_keep_aliases(small, missing), line).with_changes(leading_lines=())
-        is_future = m.matches(small, m.ImportFrom(module=m.Name("__future__")))
+        is_future = is_future_import(small)
         (self.added_future if is_future else self.added).append(added)
         for key, binding, name in entries:
             self.present.add(key)
@@ -260,7 +253,7 @@ class ModuleImports:
             if index < len(statements) and not after_import:
                 following = statements[index]
                 leading = leading_lines(following)
-                if not m.matches(following, IMPORT_LINE) and (
+                if not is_import_line(following) and (
                     not leading or leading[0].comment is not None
                 ):
                     # PEP 8: two blank lines before a top-level def or class, one otherwise.
@@ -316,6 +309,11 @@ class ModuleImports:
             for line in (*self.added_future, *self.added)
             for small in line.body
         ]
+
+
+def _is_future_line(statement: cst.BaseStatement) -> bool:
+    """A line that starts with a ``from __future__`` import."""
+    return isinstance(statement, cst.SimpleStatementLine) and is_future_import(statement.body[0])
 
 
 def _hoisted(entries: Iterable[tuple[ImportKey, Binding, str]], hoist: HoistImports) -> bool:
@@ -395,25 +393,14 @@ class TopLevelLayout:
 
     @classmethod
     def of(cls, tree: ast.Module, text: SourceLines) -> TopLevelLayout | None:
-        groups: list[list[ast.stmt]] = []
-        previous: ast.stmt | None = None
-        for statement in tree.body:
-            simple = not isinstance(statement, COMPOUND_STATEMENTS)
-            if (
-                previous is not None
-                and simple
-                and not isinstance(previous, COMPOUND_STATEMENTS)
-                and statement.lineno == previous.end_lineno
-            ):
-                groups[-1].append(statement)
-            else:
-                if previous is not None and not isinstance(previous, COMPOUND_STATEMENTS):
-                    # A backslash might join the next statement to this line: not handled.
-                    assert previous.end_lineno is not None
-                    if text.line(previous.end_lineno).rstrip("\r\n").endswith("\\"):
-                        return None
-                groups.append([statement])
-            previous = statement
+        groups = line_groups(tree.body)
+        for group in groups[:-1]:
+            last = group[-1]
+            if not isinstance(last, COMPOUND_STATEMENTS):
+                # A backslash might join the next statement to this line: not handled.
+                assert last.end_lineno is not None
+                if text.line(last.end_lineno).rstrip("\r\n").endswith("\\"):
+                    return None
         layout = cls(groups, text)
         if groups and _is_expression_line(groups[0]) and _joined_string(groups[0]):
             return None  # an f-string or a concatenation of them: libcst's docstring test differs
@@ -480,6 +467,16 @@ def ast_alias_keys(statement: ast.Import | ast.ImportFrom) -> list[tuple[ImportK
     return _from_keys(module, None if names[0][0] == "*" else names)
 
 
+def ast_line_keys(group: list[ast.stmt]) -> set[ImportKey]:
+    """``line_keys`` of the statements of one line (``syntax_tree.line_groups``)."""
+    keys: set[ImportKey] = set()
+    if all(isinstance(statement, ast.Import | ast.ImportFrom) for statement in group):
+        for statement in group:
+            assert isinstance(statement, ast.Import | ast.ImportFrom)
+            keys.update(key for key, _, _ in ast_alias_keys(statement))
+    return keys
+
+
 def module_bindings(tree: ast.Module) -> set[str]:
     """The names bound at module level (also under if/try/with/for)."""
     bindings: dict[str, set[Binding]] = {}
@@ -505,7 +502,7 @@ def _collect_ast_bindings(statements: list[ast.stmt], bindings: dict[str, set[Bi
         for target in targets:
             for name in _ast_target_names(target):
                 bindings.setdefault(name, set()).add(("assign",))
-        for block in statement_blocks(node):
+        for block in nested_blocks(node):
             _collect_ast_bindings(block, bindings)
 
 

@@ -188,10 +188,13 @@ def test_what_the_splice_path_does_not_handle_goes_the_whole_module_way() -> Non
     assert inject_spliced(form_feed, {"f": "return 1"}) is None
     expected = inject_whole_module(form_feed, {"f": "return 1"})
     assert inject_bodies(form_feed, {"f": "return 1"}) == expected
-    # libcst does not give this function back as written: the whole module is rendered.
+    # libcst would not give this function back as written; the splice does not render it.
     odd = "def f():\n    try:\n        pass\n    except (ValueError) :\n        pass\n"
-    assert inject_spliced(odd, {"f": "return 1"}) is None
     assert inject_bodies(odd, {"f": "return 1"}).source == "def f():\n    return 1\n"
+    odd_kept = "def f():\n    ...\n" + odd.replace("def f():", "if 1:")
+    spliced = inject_spliced(odd_kept, {"f": "return 1"})
+    assert spliced is not None
+    assert spliced.source == odd_kept.replace("...", "return 1")
     with pytest.raises(InjectError) as caught:
         inject_bodies("def f(:\n    ...\n", {"f": "return 1"})
     assert caught.value.code == InjectError.SOURCE_SYNTAX_ERROR
