@@ -24,6 +24,7 @@ from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.locate import function_names
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _CONTINUATION = re.compile(r"\\(?:\r\n|\r|\n)")
 _WRAPPER = "def _():"
 
@@ -49,6 +50,12 @@ class ParsedBody:
     whole_def: bool
     base_indent: str = ""
     continued: bool = False
+    text: str | None = None
+    """The code's text from its first comment or statement through its footer, when libcst
+    writes the statements and the footer as they are written at ``base_indent`` (indented
+    code with no comment after its block, not a whole def); ``block_unit`` is then the
+    indentation of its first nested block relative to its own (None without one)."""
+    block_unit: str | None = None
 
 
 def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
@@ -60,6 +67,7 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
     if indent is None:
         raise _body_error(qualified_name, 1, "there is no statement in the generated code")
     config = _config(newline)
+    verbatim: str | None = None
     if not indent:
         module = _parse(text, config, qualified_name, line_offset=0)
         statements = _with_leading(module.body, module.header)
@@ -76,6 +84,8 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
         assert isinstance(block, cst.IndentedBlock)  # the wrapper is always a block
         statements = _with_leading(block.body, ())
         footer = (*block.footer, *module.footer)
+        if "\f" not in text and all(line.comment is None for line in module.footer):
+            verbatim = _span(text)
     parsed = ParsedBody(
         statements=statements,
         footer=_strip_blank_tail(footer),
@@ -84,8 +94,51 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
         whole_def=False,
         base_indent=indent,
         continued=_CONTINUATION.search(text) is not None,
+        text=verbatim,
+        block_unit=None if verbatim is None else _first_block_unit(statements, module),
     )
     return _unwrap_def(parsed, function_names(qualified_name))
+
+
+def _span(text: str) -> str:
+    """The text from its first line that is not blank through its last one."""
+    lines = _LINE.findall(text)
+    start, end = 0, len(lines)
+    while start < end and not lines[start].strip(" \t\r\n"):
+        start += 1
+    while end > start and not lines[end - 1].strip(" \t\r\n"):
+        end -= 1
+    return "".join(lines[start:end])
+
+
+def _first_block_unit(statements: Sequence[cst.BaseStatement], module: cst.Module) -> str | None:
+    """The indentation of the first indented block nested in the statements, relative to
+    its enclosing block (the block ``transform``'s re-indentation takes as the code's unit)."""
+    for statement in statements:
+        for suite in _suites(statement):
+            if isinstance(suite, cst.IndentedBlock):
+                return module.default_indent if suite.indent is None else suite.indent
+    return None
+
+
+def _suites(statement: cst.BaseStatement) -> list[cst.BaseSuite]:
+    """The suites of a compound statement's clauses, in order (none for a simple one)."""
+    if not isinstance(statement, cst.BaseCompoundStatement):
+        return []
+    suites = [statement.body]
+    if isinstance(statement, cst.Try | cst.TryStar):
+        suites += [handler.body for handler in statement.handlers]
+    if isinstance(statement, cst.Match):
+        suites = [case.body for case in statement.cases]
+    orelse = getattr(statement, "orelse", None)
+    if isinstance(orelse, cst.If):
+        suites += _suites(orelse)
+    elif isinstance(orelse, cst.Else):
+        suites.append(orelse.body)
+    final = getattr(statement, "finalbody", None)
+    if isinstance(final, cst.Finally):
+        suites.append(final.body)
+    return suites
 
 
 @functools.cache

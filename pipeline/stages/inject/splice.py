@@ -30,7 +30,7 @@ from pipeline.stages.inject.locate import AstDefIndex, AstFunction
 from pipeline.stages.inject.models import InjectionResult
 from pipeline.stages.inject.options import InjectOptions, needed_imports
 from pipeline.stages.inject.text import SourceLines, default_indent, default_newline
-from pipeline.stages.inject.transform import KeptDocstring, Target, new_body
+from pipeline.stages.inject.transform import KeptDocstring, Target, new_statements, reindented
 from pipeline.stages.syntax_tree import last_block, line_groups, parse_or_none, statement_start
 
 _WRAPPER = "if _:"
@@ -107,17 +107,22 @@ def inject_spliced(
     edits: list[_Edit] = []
     try:
         for slot in slots:
-            statements, footer = new_body(
+            body = parsed[slot.name]
+            statements = new_statements(
                 slot.name,
-                parsed[slot.name],
+                body,
                 slot.target,
                 imports=imports.get,
                 hoist=options.hoist_imports,
                 needed=needed.get(slot.name, ()),
             )
-            code = slot.head + _render(statements, footer, slot.target, newline)
+            new = _as_written(body, statements, slot.target)
+            if new is None:
+                statements, footer = reindented(statements, body, slot.target)
+                new = _render(statements, footer, slot.target, newline)
+            code = slot.head + new
             skip = _line_count(slot.head)
-            lines = _line_count(code) - len(footer) - skip
+            lines = _line_count(code) - len(body.footer) - skip
             edit = _Edit(slot.start, slot.end, code, 1, slot.name, skip, lines)
             edits.append(edit)
     except _Unhandled:
@@ -296,6 +301,23 @@ def _is_empty_line(line: str) -> bool:
 
 def _continued(line: str) -> bool:
     return line.rstrip("\r\n").endswith("\\")
+
+
+def _as_written(
+    parsed: ParsedBody, statements: Sequence[cst.BaseStatement], target: Target
+) -> str | None:
+    """The code's own text when libcst would write the new body just as it is written: all
+    its statements kept, at the target's indentation and with its block unit."""
+    if parsed.text is None or parsed.base_indent != target.base:
+        return None
+    if parsed.block_unit not in (None, target.unit):
+        return None
+    kept = parsed.statements
+    if len(statements) != len(kept) or any(
+        a is not b for a, b in zip(statements, kept, strict=True)
+    ):
+        return None  # a docstring dropped, imports moved
+    return parsed.text
 
 
 def _render(

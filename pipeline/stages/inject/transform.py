@@ -72,7 +72,7 @@ class Target:
     module_indent: str
 
 
-def new_body(
+def new_statements(
     name: str,
     parsed: ParsedBody,
     target: Target,
@@ -80,12 +80,19 @@ def new_body(
     imports: Callable[[], ModuleImports],
     hoist: HoistImports,
     needed: Sequence[tuple[str, str]],
-) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
-    """The statements and the footer comments of a new body, written in the target's
-    indentation, without a repeated docstring and the imports moved to the module."""
+) -> list[cst.BaseStatement]:
+    """The statements of a new body: without a repeated docstring and the imports moved to
+    the module; the configured names it uses are imported (``needed``)."""
     statements = _new_statements(name, parsed, target, imports, hoist)
     for module, imported in needed:
         imports().require(module, imported)
+    return statements
+
+
+def reindented(
+    statements: Sequence[cst.BaseStatement], parsed: ParsedBody, target: Target
+) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
+    """The statements and the footer comments of a new body in the target's indentation."""
     reindent = _Reindent(parsed, target.unit, target.module_indent, target.base)
     statements = [_visit(statement, reindent) for statement in statements]
     footer = [_visit_line(line, reindent) for line in parsed.footer]
@@ -144,14 +151,16 @@ class BodyInjector(cst.CSTTransformer):
             base="".join(self._indents) + unit,
             module_indent=self._module.default_indent,
         )
-        statements, footer = new_body(
+        parsed = self._bodies[name]
+        statements = new_statements(
             name,
-            self._bodies[name],
+            parsed,
             target,
             imports=self.imports,
             hoist=self._hoist,
             needed=self._needed.get(name, ()),
         )
+        statements, footer = reindented(statements, parsed, target)
         if replaced:
             kept, block_footer = blank_head(leading_lines(replaced[0])), block.footer
         else:
@@ -207,7 +216,9 @@ def _new_statements(
             _drop_first(statements)
     if statements and not kept:
         first = statements[0]
-        statements[0] = first.with_changes(leading_lines=_strip_blanks(leading_lines(first)))
+        leading = leading_lines(first)
+        if leading and leading[0].comment is None:
+            statements[0] = first.with_changes(leading_lines=_strip_blanks(leading))
     statements = kept + statements
     if not statements:
         raise InjectError(

@@ -15,6 +15,7 @@ from textwrap import dedent
 import pytest
 
 from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies, inject_whole_module
+from pipeline.stages.inject.body import parse_body
 from pipeline.stages.inject.locate import AstDefIndex
 from pipeline.stages.inject.splice import inject_spliced
 
@@ -27,6 +28,11 @@ BODIES = (
     "    x = 1  # one\n    for i in range(3):\n      x += i\n    return x\n",
     "def {name}(self, *args):\n    '''Doc.'''\n    import string\n    return string.digits\n",
     "if not self:\n    raise Error(\n        'empty'\n    ) from \\\n        None\nreturn 1\n",
+    # At a function's own indentation: written as it is, where libcst would write it so.
+    "\n    # lead\n    total = 0\n    \n\n    for item in (\n  1, 2):\n"
+    "        # inside\n      # odd\n        total += item\n    text = '''a\n  b'''\n"
+    "    return total \\\n        + 1\n    # after\n\n",
+    "    if self:\n        return 1\n    # after\n  # less indented\n",
 )
 
 
@@ -248,3 +254,15 @@ def test_the_splice_handles_nearly_all_of_the_stdlib_sample() -> None:
     assert len(cases) >= 200
     spliced = sum(_outcome(inject_spliced, *case) is not None for case in cases)
     assert spliced / len(cases) >= SPLICED_FLOOR, f"{spliced} of {len(cases)} spliced"
+
+
+def test_a_body_at_the_functions_indentation_is_spliced_as_written() -> None:
+    # libcst would write it as it is: the splice takes its text, it does not render it.
+    code = "        total = 0\n        for item in items:\n            total += item\n"
+    parsed = parse_body(code, qualified_name="A.f", newline="\n")
+    assert parsed.text == code
+    assert parsed.block_unit == "    "
+    source = "class A:\n    def f(self, items):\n        ...\n"
+    assert inject_bodies(source, {"A.f": code}).source == source.replace("        ...\n", code)
+    # A comment less indented than the body after it goes into libcst's module footer.
+    assert parse_body(code + "  # less\n", qualified_name="A.f", newline="\n").text is None
