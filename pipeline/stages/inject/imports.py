@@ -31,6 +31,7 @@ from pipeline.stages.inject.body import (
     is_import_line,
     leading_lines,
 )
+from pipeline.stages.inject.locate import SCOPES
 from pipeline.stages.inject.options import HoistImports, is_stdlib_module
 from pipeline.stages.inject.text import SourceLines
 from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS, line_groups, nested_blocks
@@ -40,23 +41,6 @@ ImportKey = tuple[str, ...]
 
 Binding = tuple[str, ...]
 """What a module-level name is bound to."""
-
-_SCOPE_BLOCKS = (
-    cst.If,
-    cst.Else,
-    cst.For,
-    cst.While,
-    cst.Try,
-    cst.TryStar,
-    cst.ExceptHandler,
-    cst.ExceptStarHandler,
-    cst.Finally,
-    cst.With,
-    cst.Match,
-    cst.MatchCase,
-    cst.IndentedBlock,
-    cst.SimpleStatementSuite,
-)
 
 
 def alias_keys(statement: cst.Import | cst.ImportFrom) -> list[tuple[ImportKey, Binding, str]]:
@@ -116,6 +100,17 @@ def line_keys(statement: cst.BaseStatement) -> set[ImportKey]:
     return keys
 
 
+@dataclass(frozen=True)
+class _TopLine:
+    """What placing imports needs to know of a top-level line of the module."""
+
+    docstring: bool
+    future: bool
+    keys: set[ImportKey]
+    definition: bool
+    """A def or a class."""
+
+
 @dataclass
 class ModuleImports:
     """The module's top-level imports and bindings, and the imports to add to it."""
@@ -133,22 +128,17 @@ class ModuleImports:
 
     @classmethod
     def of(cls, module: cst.Module) -> ModuleImports:
-        index = cls()
         body = module.body
-        position = 1 if body and is_docstring_line(body[0]) else 0
-        while position < len(body) and _is_future_line(body[position]):
-            position += 1
-            index.after_future = True
-        index.future_index = index.import_index = position
-        prologue = True
-        for number, statement in enumerate(body):
-            keys = line_keys(statement)
-            index.present.update(keys)
-            if isinstance(statement, cst.FunctionDef | cst.ClassDef):
-                prologue = False
-            elif keys and prologue and number >= index.import_index:
-                index.import_index = number + 1
-                index.after_import = True
+        lines = [
+            _TopLine(
+                docstring=is_docstring_line(statement),
+                future=_is_future_line(statement),
+                keys=line_keys(statement),
+                definition=isinstance(statement, cst.FunctionDef | cst.ClassDef),
+            )
+            for statement in body
+        ]
+        index = cls()._placed(lines)
         _collect_bindings(body, index.bindings)
         return index
 
@@ -159,24 +149,37 @@ class ModuleImports:
         layout = TopLevelLayout.of(tree, text)
         if layout is None:
             return None
-        index = cls(layout=layout)
-        groups = layout.groups
-        position = 1 if groups and layout.is_docstring(0) else 0
-        while position < len(groups) and layout.is_future(position):
-            position += 1
-            index.after_future = True
-        index.future_index = index.import_index = position
-        prologue = True
-        for number, group in enumerate(groups):
-            keys = ast_line_keys(group)
-            index.present.update(keys)
-            if isinstance(group[0], ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                prologue = False
-            elif keys and prologue and number >= index.import_index:
-                index.import_index = number + 1
-                index.after_import = True
+        lines = [
+            _TopLine(
+                docstring=layout.is_docstring(number),
+                future=layout.is_future(number),
+                keys=ast_line_keys(group),
+                definition=isinstance(
+                    group[0], ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+                ),
+            )
+            for number, group in enumerate(layout.groups)
+        ]
+        index = cls(layout=layout)._placed(lines)
         _collect_ast_bindings(tree.body, index.bindings)
         return index
+
+    def _placed(self, lines: Sequence[_TopLine]) -> ModuleImports:
+        """Note the module's imports and where added ones go, from its top-level lines."""
+        position = 1 if lines and lines[0].docstring else 0
+        while position < len(lines) and lines[position].future:
+            position += 1
+            self.after_future = True
+        self.future_index = self.import_index = position
+        prologue = True
+        for number, line in enumerate(lines):
+            self.present.update(line.keys)
+            if line.definition:
+                prologue = False
+            elif line.keys and prologue and number >= self.import_index:
+                self.import_index = number + 1
+                self.after_import = True
+        return self
 
     def take(
         self,
@@ -361,11 +364,15 @@ def _collect_bindings(
                 for name in _target_names(node.target):
                     bindings.setdefault(name, set()).add(("assign",))
                 return isinstance(node, cst.For)
-            return isinstance(node, (*_SCOPE_BLOCKS, cst.SimpleStatementLine, cst.Assign))
+            return isinstance(node, _BINDING_HOLDERS)
 
     collector = Collector()
     for statement in statements:
         statement.visit(collector)
+
+
+_BINDING_HOLDERS = (*SCOPES, cst.SimpleStatementSuite, cst.SimpleStatementLine, cst.Assign)
+"""What the walk for module-level bindings goes into (the defs and classes it stops at)."""
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:
