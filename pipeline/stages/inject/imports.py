@@ -240,16 +240,19 @@ class ModuleImports:
                 return True
         return False
 
-    def insert_into(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        """The module body with the added imports in place."""
-        statements = list(body)
+    def _placements(self) -> list[tuple[int, list[cst.SimpleStatementLine], bool]]:
+        """(where, the added lines, whether right after imports) for the imports and the
+        ``__future__`` imports to add, the later position first."""
         groups = [
             (self.import_index, self.added, self.after_import),
             (self.future_index, self.added_future, self.after_future),
         ]
-        for index, lines, after_import in groups:  # the later position first
-            if not lines:
-                continue
+        return [group for group in groups if group[1]]
+
+    def insert_into(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """The module body with the added imports in place."""
+        statements = list(body)
+        for index, lines, after_import in self._placements():
             new: list[cst.BaseStatement] = list(lines)
             if index > 0 and not after_import:
                 new[0] = lines[0].with_changes(leading_lines=(cst.EmptyLine(),))
@@ -275,13 +278,7 @@ class ModuleImports:
         assert layout is not None  # of_tree only
         statements: list[int | _Added] = list(range(len(layout.groups)))
         separation: dict[int, int] = {}
-        groups = [
-            (self.import_index, self.added, self.after_import),
-            (self.future_index, self.added_future, self.after_future),
-        ]
-        for index, lines, after_import in groups:  # the later position first
-            if not lines:
-                continue
+        for index, lines, after_import in self._placements():
             new: list[int | _Added] = [
                 _Added(
                     module.code_for_node(line), blank=not number and index > 0 and not after_import
