@@ -194,6 +194,12 @@ def test_what_the_splice_path_does_not_handle_goes_the_whole_module_way() -> Non
     assert inject_spliced(form_feed, {"f": "return 1"}) is None
     expected = inject_whole_module(form_feed, {"f": "return 1"})
     assert inject_bodies(form_feed, {"f": "return 1"}) == expected
+    # A docstring on the def line: libcst moves it into a new block, the splice does not.
+    one_line = 'def f(): """Doc."""\n'
+    assert inject_spliced(one_line, {"f": "return 1"}) is None
+    assert inject_bodies(one_line, {"f": "return 1"}) == inject_whole_module(
+        one_line, {"f": "return 1"}
+    )
     # libcst would not give this function back as written; the splice does not render it.
     odd = "def f():\n    try:\n        pass\n    except (ValueError) :\n        pass\n"
     assert inject_bodies(odd, {"f": "return 1"}).source == "def f():\n    return 1\n"
