@@ -24,9 +24,9 @@ from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.locate import function_names
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _CONTINUATION = re.compile(r"\\(?:\r\n|\r|\n)")
-_WRAPPER = "def _():"
+WRAPPER = "def _():"
+"""What indented code is parsed in (as this def's body)."""
 
 
 @dataclass(frozen=True)
@@ -50,30 +50,21 @@ class ParsedBody:
     whole_def: bool
     base_indent: str = ""
     continued: bool = False
-    text: str | None = None
-    """The code's text from its first comment or statement through its footer, when libcst
-    writes the statements and the footer as they are written at ``base_indent`` (indented
-    code with no comment after its block, not a whole def); ``block_unit`` is then the
-    indentation of its first nested block relative to its own (None without one)."""
-    block_unit: str | None = None
 
 
 def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
     """Parse the generated code for ``qualified_name``; raise ``BODY_SYNTAX_ERROR``."""
-    text = _with_newline(code, newline)
-    if not text.endswith(("\n", "\r")):
-        text += newline
-    indent = _first_code_indent(text)
+    text = body_text(code, newline)
+    indent = first_code_indent(text)
     if indent is None:
         raise _body_error(qualified_name, 1, "there is no statement in the generated code")
     config = _config(newline)
-    verbatim: str | None = None
     if not indent:
         module = _parse(text, config, qualified_name, line_offset=0)
         statements = _with_leading(module.body, module.header)
         footer = tuple(module.footer)
     else:
-        module = _parse(_WRAPPER + newline + text, config, qualified_name, line_offset=1)
+        module = _parse(WRAPPER + newline + text, config, qualified_name, line_offset=1)
         wrapper = module.body[0]
         if len(module.body) != 1 or not isinstance(wrapper, cst.FunctionDef):
             line = module.code_for_node(wrapper).count(newline)
@@ -84,8 +75,6 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
         assert isinstance(block, cst.IndentedBlock)  # the wrapper is always a block
         statements = _with_leading(block.body, ())
         footer = (*block.footer, *module.footer)
-        if "\f" not in text and all(line.comment is None for line in module.footer):
-            verbatim = _span(text)
     parsed = ParsedBody(
         statements=statements,
         footer=_strip_blank_tail(footer),
@@ -94,56 +83,19 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
         whole_def=False,
         base_indent=indent,
         continued=_CONTINUATION.search(text) is not None,
-        text=verbatim,
-        block_unit=None if verbatim is None else _first_block_unit(statements, module),
     )
     return _unwrap_def(parsed, function_names(qualified_name))
-
-
-def _span(text: str) -> str:
-    """The text from its first line that is not blank through its last one."""
-    lines = _LINE.findall(text)
-    start, end = 0, len(lines)
-    while start < end and not lines[start].strip(" \t\r\n"):
-        start += 1
-    while end > start and not lines[end - 1].strip(" \t\r\n"):
-        end -= 1
-    return "".join(lines[start:end])
-
-
-def _first_block_unit(statements: Sequence[cst.BaseStatement], module: cst.Module) -> str | None:
-    """The indentation of the first indented block nested in the statements, relative to
-    its enclosing block (the block ``transform``'s re-indentation takes as the code's unit)."""
-    for statement in statements:
-        for suite in _suites(statement):
-            if isinstance(suite, cst.IndentedBlock):
-                return module.default_indent if suite.indent is None else suite.indent
-    return None
-
-
-def _suites(statement: cst.BaseStatement) -> list[cst.BaseSuite]:
-    """The suites of a compound statement's clauses, in order (none for a simple one)."""
-    if not isinstance(statement, cst.BaseCompoundStatement):
-        return []
-    suites = [statement.body]
-    if isinstance(statement, cst.Try | cst.TryStar):
-        suites += [handler.body for handler in statement.handlers]
-    if isinstance(statement, cst.Match):
-        suites = [case.body for case in statement.cases]
-    orelse = getattr(statement, "orelse", None)
-    if isinstance(orelse, cst.If):
-        suites += _suites(orelse)
-    elif isinstance(orelse, cst.Else):
-        suites.append(orelse.body)
-    final = getattr(statement, "finalbody", None)
-    if isinstance(final, cst.Finally):
-        suites.append(final.body)
-    return suites
 
 
 @functools.cache
 def _config(newline: str) -> cst.PartialParserConfig:
     return cst.PartialParserConfig(default_newline=newline)  # costly to build: once a newline
+
+
+def body_text(code: str, newline: str) -> str:
+    """The code as it is parsed: in the module's newline style, ending with a line break."""
+    text = _with_newline(code, newline)
+    return text if text.endswith(("\n", "\r")) else text + newline
 
 
 def _with_newline(code: str, newline: str) -> str:
@@ -154,7 +106,7 @@ def _with_newline(code: str, newline: str) -> str:
     return code
 
 
-def _first_code_indent(text: str) -> str | None:
+def first_code_indent(text: str) -> str | None:
     """The indentation of the first line that is neither blank nor a comment."""
     for line in _LINE_BREAK.split(text):
         content = line.lstrip(" \t\f")

@@ -24,14 +24,23 @@ from dataclasses import dataclass
 
 import libcst as cst
 
+from pipeline.stages.inject.as_written import WrittenBody, as_written
 from pipeline.stages.inject.body import ParsedBody, parse_body
 from pipeline.stages.inject.imports import ImportKey, ModuleImports, ast_line_keys
-from pipeline.stages.inject.locate import AstDefIndex, AstFunction
+from pipeline.stages.inject.layout import (
+    continued,
+    end_line,
+    footer_lines,
+    is_blank,
+    is_empty_line,
+    starts_its_line,
+)
+from pipeline.stages.inject.locate import AstDefIndex, AstFunction, function_names
 from pipeline.stages.inject.models import InjectionResult
 from pipeline.stages.inject.options import InjectOptions, needed_imports
 from pipeline.stages.inject.text import SourceLines, default_indent, default_newline
 from pipeline.stages.inject.transform import KeptDocstring, Target, new_statements, reindented
-from pipeline.stages.syntax_tree import last_block, line_groups, parse_or_none, statement_start
+from pipeline.stages.syntax_tree import line_groups, parse_or_none, statement_start
 
 _WRAPPER = "if _:"
 
@@ -98,9 +107,9 @@ def inject_spliced(
         ]
     except _Unhandled:
         return None
+    by_name = {slot.name: slot for slot in slots}
     parsed = {
-        name: parse_body(code, qualified_name=name, newline=newline)
-        for name, code in bodies.items()
+        name: _parse(name, code, by_name[name], newline, options) for name, code in bodies.items()
     }
     imports = _Imports(tree, text)
     needed = needed_imports(bodies, options.provided_imports())
@@ -108,21 +117,24 @@ def inject_spliced(
     try:
         for slot in slots:
             body = parsed[slot.name]
-            statements = new_statements(
-                slot.name,
-                body,
-                slot.target,
-                imports=imports.get,
-                hoist=options.hoist_imports,
-                needed=needed.get(slot.name, ()),
-            )
-            new = _as_written(body, statements, slot.target)
-            if new is None:
+            if isinstance(body, WrittenBody):
+                for module, imported in needed.get(slot.name, ()):
+                    imports.get().require(module, imported)
+                new, lines = body.text, body.lines
+            else:
+                statements = new_statements(
+                    slot.name,
+                    body,
+                    slot.target,
+                    imports=imports.get,
+                    hoist=options.hoist_imports,
+                    needed=needed.get(slot.name, ()),
+                )
                 statements, footer = reindented(statements, body, slot.target)
                 new = _render(statements, footer, slot.target, newline)
+                lines = _line_count(new) - len(footer)
             code = slot.head + new
             skip = _line_count(slot.head)
-            lines = _line_count(code) - len(body.footer) - skip
             edit = _Edit(slot.start, slot.end, code, 1, slot.name, skip, lines)
             edits.append(edit)
     except _Unhandled:
@@ -146,12 +158,29 @@ def inject_spliced(
     )
 
 
+def _parse(
+    name: str, code: str, slot: _Slot, newline: str, options: InjectOptions
+) -> WrittenBody | ParsedBody:
+    """The body as it is written when it goes in so, else parsed by libcst."""
+    target = slot.target
+    written = as_written(
+        code,
+        newline,
+        indent=target.base,
+        unit=target.unit,
+        keeps_docstring=target.docstring is not None,
+        names=function_names(name),
+        hoist=options.hoist_imports,
+    )
+    return written or parse_body(code, qualified_name=name, newline=newline)
+
+
 def _slot(name: str, node: AstFunction, text: SourceLines, module_indent: str) -> _Slot:
     """What of the function the new body replaces, as libcst would split the function."""
     body = node.body
     start = statement_start(body[0])
     def_indent = text.indentation(node.lineno)
-    if not _starts_its_line(body[0], text):
+    if not starts_its_line(body[0], text):
         return _one_line_slot(name, node, text, module_indent)
     indent = text.indentation(start)
     if len(indent) <= len(def_indent) or not indent.startswith(def_indent):
@@ -169,26 +198,26 @@ def _slot(name: str, node: AstFunction, text: SourceLines, module_indent: str) -
     if not replaced:
         # Only a docstring: the new body goes after the blank lines of the block's footer,
         # in place of the comment lines that follow them (``transform.split_stub_footer``).
-        after = _end_line(body[0], text)
-        footer = _footer(text, after, indent)
+        after = end_line(body[0], text)
+        footer = footer_lines(text, after, indent)
         head = 0
-        while head < len(footer) and _is_blank(footer[head]):
+        while head < len(footer) and is_blank(footer[head]):
             head += 1
         end = head
-        while end < len(footer) and not _is_blank(footer[end]):
+        while end < len(footer) and not is_blank(footer[end]):
             end += 1
         return _Slot(name, text.offset(after + 1 + head), text.offset(after + end + 1), target)
     statement = statement_start(replaced[0])
     floor = node.lineno if docstring is None else (body[0].end_lineno or start)
     above = statement - 1  # the leading lines of the first replaced statement start after it
-    while above > floor and _is_empty_line(text.line(above)):
+    while above > floor and is_empty_line(text.line(above)):
         above -= 1
-    if _continued(text.line(above)):
+    if continued(text.line(above)):
         raise _Unhandled  # a backslash joins a line to what follows
     first = above + 1
-    while first < statement and _is_blank(text.line(first)):
+    while first < statement and is_blank(text.line(first)):
         first += 1  # the blank lines before the stub's first comment stay
-    return _Slot(name, text.offset(first), text.offset(_end_line(replaced[-1], text) + 1), target)
+    return _Slot(name, text.offset(first), text.offset(end_line(replaced[-1], text) + 1), target)
 
 
 def _one_line_slot(name: str, node: AstFunction, text: SourceLines, module_indent: str) -> _Slot:
@@ -245,79 +274,6 @@ def _local_keys(replaced: list[ast.stmt]) -> set[ImportKey]:
     for group in line_groups(replaced):
         keys |= ast_line_keys(group)
     return keys
-
-
-def _starts_its_line(statement: ast.stmt, text: SourceLines) -> bool:
-    line = statement_start(statement)
-    content = text.line(line)[len(text.indentation(line)) :]
-    if getattr(statement, "decorator_list", None):
-        return content.startswith("@")
-    return len(text.indentation(line)) == statement.col_offset and not content.startswith("\\")
-
-
-def _end_line(statement: ast.stmt, text: SourceLines) -> int:
-    """The statement's last line for libcst: with the footers of its last blocks."""
-    end = statement.end_lineno
-    assert end is not None
-    if isinstance(statement, ast.If) and _is_elif(statement.orelse, text):
-        return _end_line(statement.orelse[0], text)  # libcst: the ``elif`` is no block
-    block = last_block(statement)
-    if not block or not _starts_its_line(block[0], text):
-        return end  # a simple statement, or a block on its header's line (no footer)
-    inner = _end_line(block[-1], text)
-    return inner + len(_footer(text, inner, text.indentation(statement_start(block[0]))))
-
-
-def _is_elif(orelse: list[ast.stmt], text: SourceLines) -> bool:
-    if len(orelse) != 1 or not isinstance(orelse[0], ast.If):
-        return False
-    line = orelse[0].lineno
-    return text.line(line)[len(text.indentation(line)) :].startswith("elif")
-
-
-def _footer(text: SourceLines, after: int, indent: str) -> list[str]:
-    """The comment and blank lines after line ``after`` that libcst gives to a block indented
-    ``indent`` (absolute): up to the last one that starts with that indentation."""
-    lines: list[str] = []
-    length = 0
-    number = after + 1
-    while number <= len(text.lines) and _is_empty_line(line := text.line(number)):
-        lines.append(line)
-        if line.startswith(indent):
-            length = len(lines)
-        number += 1
-    return lines[:length]
-
-
-def _is_blank(line: str) -> bool:
-    return not line.strip(" \t\r\n")
-
-
-def _is_empty_line(line: str) -> bool:
-    """A blank line or a comment line: what libcst parses as an ``EmptyLine``."""
-    content = line.lstrip(" \t")
-    return not content.strip("\r\n") or content.startswith("#")
-
-
-def _continued(line: str) -> bool:
-    return line.rstrip("\r\n").endswith("\\")
-
-
-def _as_written(
-    parsed: ParsedBody, statements: Sequence[cst.BaseStatement], target: Target
-) -> str | None:
-    """The code's own text when libcst would write the new body just as it is written: all
-    its statements kept, at the target's indentation and with its block unit."""
-    if parsed.text is None or parsed.base_indent != target.base:
-        return None
-    if parsed.block_unit not in (None, target.unit):
-        return None
-    kept = parsed.statements
-    if len(statements) != len(kept) or any(
-        a is not b for a, b in zip(statements, kept, strict=True)
-    ):
-        return None  # a docstring dropped, imports moved
-    return parsed.text
 
 
 def _render(

@@ -15,7 +15,7 @@ from textwrap import dedent
 import pytest
 
 from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies, inject_whole_module
-from pipeline.stages.inject.body import parse_body
+from pipeline.stages.inject.as_written import WrittenBody, as_written
 from pipeline.stages.inject.locate import AstDefIndex
 from pipeline.stages.inject.splice import inject_spliced
 
@@ -263,12 +263,17 @@ def test_the_splice_handles_nearly_all_of_the_stdlib_sample() -> None:
 
 
 def test_a_body_at_the_functions_indentation_is_spliced_as_written() -> None:
-    # libcst would write it as it is: the splice takes its text, it does not render it.
+    # libcst would write it as it is: the splice takes its text, libcst neither parses it
+    # nor writes it.
     code = "        total = 0\n        for item in items:\n            total += item\n"
-    parsed = parse_body(code, qualified_name="A.f", newline="\n")
-    assert parsed.text == code
-    assert parsed.block_unit == "    "
+    shape = {"indent": "        ", "keeps_docstring": False, "names": {"f"}, "hoist": "none"}
+    written = as_written(code, "\n", unit="    ", **shape)  # type: ignore[arg-type]
+    assert written == WrittenBody(code, 3)
     source = "class A:\n    def f(self, items):\n        ...\n"
     assert inject_bodies(source, {"A.f": code}).source == source.replace("        ...\n", code)
-    # A comment less indented than the body after it goes into libcst's module footer.
-    assert parse_body(code + "  # less\n", qualified_name="A.f", newline="\n").text is None
+    # Not so: another block unit, a comment that falls out of the block, a moved import.
+    assert as_written(code, "\n", unit="  ", **shape) is None  # type: ignore[arg-type]
+    less = code + "  # less\n"
+    assert as_written(less, "\n", unit="    ", **shape) is None  # type: ignore[arg-type]
+    future = "        from __future__ import annotations\n" + code
+    assert as_written(future, "\n", unit="    ", **shape) is None  # type: ignore[arg-type]

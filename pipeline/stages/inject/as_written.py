@@ -1,0 +1,163 @@
+"""Generated code that inject puts in as it is written, told with ``ast`` alone.
+
+libcst writes a body's statements back exactly as they are written when the code is already
+at the body's indentation and nests its blocks by the body's own unit (the re-indentation in
+``transform`` then changes nothing), inject keeps every statement (no repeated docstring
+dropped, no import moved, not a whole ``def`` to unwrap) and no comment after the code falls
+out of its block (libcst would indent such a comment as the body). For such code libcst would
+only be asked whether it parses and what it holds, which ``ast`` tells at a fraction of the
+cost; whatever else, or whatever ``ast`` refuses, goes through ``body.parse_body`` (which gives
+the errors).
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from pipeline.stages.inject.body import (
+    MAX_BODY_DEPTH,
+    WRAPPER,
+    body_text,
+    first_code_indent,
+    tree_too_deep,
+)
+from pipeline.stages.inject.layout import end_line, is_blank, starts_its_line
+from pipeline.stages.inject.options import HoistImports
+from pipeline.stages.inject.text import SourceLines
+from pipeline.stages.syntax_tree import blocks, parse_or_none, statement_start
+
+
+@dataclass(frozen=True)
+class WrittenBody:
+    """The text of a new body as libcst would write it, and the lines of its statements."""
+
+    text: str
+    lines: int
+    """Its lines up to the last statement's (the comments after that are not counted)."""
+
+
+class _Unsure(Exception):
+    pass
+
+
+def as_written(
+    code: str,
+    newline: str,
+    *,
+    indent: str,
+    unit: str,
+    keeps_docstring: bool,
+    names: set[str],
+    hoist: HoistImports,
+) -> WrittenBody | None:
+    """The body to put in a function whose body is indented ``indent`` by ``unit`` (relative
+    to the ``def``), or None when libcst must parse and write it."""
+    text = body_text(code, newline)
+    if "\f" in text or first_code_indent(text) != indent:
+        return None
+    wrapped = WRAPPER + newline + text
+    try:
+        tree = parse_or_none(wrapped)
+    except UnicodeError:  # a lone surrogate
+        return None
+    if tree is None or len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+        return None
+    statements = tree.body[0].body
+    if len(wrapped) >= MAX_BODY_DEPTH and tree_too_deep(tree, MAX_BODY_DEPTH):
+        return None  # parse_body refuses it
+    if _changed_by_inject(statements, keeps_docstring=keeps_docstring, names=names, hoist=hoist):
+        return None
+    lines = SourceLines(wrapped)
+    try:
+        if _first_block_unit(statements, lines) not in (None, unit):
+            return None
+    except _Unsure:
+        return None
+    last = statements[-1].end_lineno
+    assert last is not None
+    if _comment_left_of_block(lines, last, indent):
+        return None
+    first = 2  # the code's first line, after the wrapper's
+    while first <= last and is_blank(lines.line(first)):
+        first += 1
+    end = len(lines.lines)
+    while end > last and is_blank(lines.line(end)):
+        end -= 1
+    written = "".join(lines.lines[first - 1 : end])
+    return WrittenBody(written, end_line(statements[-1], lines) - first + 1)
+
+
+def _changed_by_inject(
+    statements: list[ast.stmt], *, keeps_docstring: bool, names: set[str], hoist: HoistImports
+) -> bool:
+    """Whether ``transform`` would drop or move a statement or unwrap a ``def``."""
+    first = statements[0]
+    if (
+        keeps_docstring
+        and isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant | ast.JoinedStr)
+    ):
+        return True  # perhaps a repeat of the kept docstring
+    imports = 0
+    while imports < len(statements) and isinstance(
+        statements[imports], ast.Import | ast.ImportFrom
+    ):
+        statement = statements[imports]
+        if hoist != "none" or (
+            isinstance(statement, ast.ImportFrom) and statement.module == "__future__"
+        ):
+            return True
+        imports += 1
+    rest = statements[imports:]
+    return (
+        len(rest) == 1
+        and isinstance(rest[0], ast.FunctionDef | ast.AsyncFunctionDef)
+        and rest[0].name in names
+    )
+
+
+def _first_block_unit(statements: list[ast.stmt], lines: SourceLines) -> str | None:
+    """The indentation of the first indented block nested in the statements, relative to the
+    block it is in (what ``transform``'s re-indentation takes as the code's unit)."""
+    for statement in statements:
+        unit = _block_unit(statement, lines)
+        if unit is not None:
+            return unit
+    return None
+
+
+def _block_unit(statement: ast.stmt, lines: SourceLines) -> str | None:
+    if isinstance(statement, ast.Match):
+        raise _Unsure  # its cases are indented relative to the match, their blocks to them
+    outer = lines.indentation(statement_start(statement))
+    for block in _clause_blocks(statement, lines):
+        if block and starts_its_line(block[0], lines):
+            inner = lines.indentation(statement_start(block[0]))
+            if not inner.startswith(outer) or len(inner) <= len(outer):
+                raise _Unsure
+            return inner[len(outer) :]
+    return None
+
+
+def _clause_blocks(statement: ast.stmt, lines: SourceLines) -> list[list[ast.stmt]]:
+    """The blocks of a statement's clauses in order, an ``elif``'s own clauses included."""
+    found = blocks(statement)
+    if isinstance(statement, ast.If) and len(statement.orelse) == 1:
+        elif_ = statement.orelse[0]
+        line = lines.line(elif_.lineno)
+        if isinstance(elif_, ast.If) and line[len(lines.indentation(elif_.lineno)) :].startswith(
+            "elif"
+        ):
+            return [statement.body, *_clause_blocks(elif_, lines)]
+    return found
+
+
+def _comment_left_of_block(lines: SourceLines, last: int, indent: str) -> bool:
+    """Whether a comment after the code comes after its block's last line (one that starts
+    with the block's indentation): libcst would give it to the module, not the block."""
+    after = lines.lines[last:]
+    comments = [n for n, line in enumerate(after) if line.lstrip(" \t").startswith("#")]
+    if not comments:
+        return False
+    return not any(line.startswith(indent) for line in after[comments[-1] :])
