@@ -14,8 +14,16 @@ from textwrap import dedent
 
 import pytest
 
-from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies, inject_whole_module
+from bench.synthetic import synthetic_module
+from pipeline.stages.inject import (
+    InjectError,
+    InjectOptions,
+    inject_bodies,
+    inject_whole_module,
+    splice,
+)
 from pipeline.stages.inject.as_written import WrittenBody, as_written
+from pipeline.stages.inject.body import parse_body
 from pipeline.stages.inject.locate import AstDefIndex
 from pipeline.stages.inject.splice import inject_spliced
 
@@ -277,3 +285,21 @@ def test_a_body_at_the_functions_indentation_is_spliced_as_written() -> None:
     assert as_written(less, "\n", unit="    ", **shape) is None  # type: ignore[arg-type]
     future = "        from __future__ import annotations\n" + code
     assert as_written(future, "\n", unit="    ", **shape) is None  # type: ignore[arg-type]
+
+
+def test_bodies_at_their_functions_indentation_are_not_parsed_by_libcst(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What keeps inject within two libcst parses of a big module (``python -m bench stages``).
+    module = synthetic_module(40)
+    parsed: list[str] = []
+
+    def counting_parse_body(code: str, *, qualified_name: str, newline: str) -> object:
+        parsed.append(qualified_name)
+        return parse_body(code, qualified_name=qualified_name, newline=newline)
+
+    monkeypatch.setattr(splice, "parse_body", counting_parse_body)
+    result = inject_spliced(module.source, module.bodies)
+    assert result is not None
+    assert parsed == []
+    assert result == inject_whole_module(module.source, module.bodies)
