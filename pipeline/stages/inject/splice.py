@@ -6,9 +6,10 @@ libcst splits a function (``transform`` says what is replaced and what is kept; 
 after a block are its footer up to the last one indented at the block's level, as libcst's
 parser assigns them). The new statements are rendered by libcst inside a block indented at the
 body's absolute indentation, so libcst writes their indentation and keeps string contents
-verbatim, and the text replaces those lines. Imports moved to the module are inserted as text
-where ``ModuleImports.insert_into`` puts them. Nothing else of the module is parsed by libcst,
-visited or rendered: everything outside the new bodies stays byte for byte as it was.
+verbatim, and the text replaces those lines; a body libcst would write just as it is written
+goes in as its own text, without libcst (``as_written``). Imports moved to the module are
+inserted as text where ``ModuleImports.insert_into`` puts them. Nothing else of the module is
+parsed by libcst, visited or rendered: everything outside the new bodies stays as it was.
 
 ``inject_spliced`` returns None for what it does not handle (a module ``ast`` cannot parse,
 a form feed, a docstring on its ``def`` line, an unusual layout); the caller then takes the
@@ -336,4 +337,4 @@ def _line_count(text: str) -> int:
     return text.count("\n") + text.count("\r") - text.count("\r\n")
 
 
-__all__ = ["ParsedBody", "inject_spliced"]
+__all__ = ["inject_spliced"]
