@@ -20,3 +20,4 @@ DURATION = Histogram(
 def observe(spec: StageSpec, output_topic: str, seconds: float) -> None:
     RECORDS.labels(spec.name, spec.outcome(output_topic)).inc()
     DURATION.labels(spec.name).observe(seconds)
+
