@@ -20,4 +20,3 @@ DURATION = Histogram(
 def observe(spec: StageSpec, output_topic: str, seconds: float) -> None:
     RECORDS.labels(spec.name, spec.outcome(output_topic)).inc()
     DURATION.labels(spec.name).observe(seconds)
-

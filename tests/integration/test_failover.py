@@ -73,10 +73,7 @@ async def test_a_broker_crash_loses_nothing_and_stops_nothing(
         build_request(modules[i % 2], output_path=f"failover/{i:04d}/{modules[i % 2].name}")
         for i in range(REQUESTS)
     ]
-    expected = {
-        m.name: expected_source(build_request(m))
-        for m in modules
-    }
+    expected = {m.name: expected_source(build_request(m)) for m in modules}
     supervisor = Supervisor(env=settings_env(settings))
     supervisor.start()
     completed_at: dict[str, float] = {}

@@ -13,6 +13,9 @@ the errors).
 from __future__ import annotations
 
 import ast
+import io
+import re
+import tokenize
 from dataclasses import dataclass
 
 from pipeline.stages.inject.body import (
@@ -37,6 +40,9 @@ class WrittenBody:
     """Its lines up to the last statement's (the comments after that are not counted)."""
 
 
+_CONTINUATION = re.compile(r"\\\r?\n")
+
+
 class _Unsure(Exception):
     pass
 
@@ -54,21 +60,30 @@ def as_written(
     """The body to put in a function whose body is indented ``indent`` by ``unit`` (relative
     to the ``def``), or None when libcst must parse and write it."""
     text = body_text(code, newline)
-    if "\f" in text or first_code_indent(text) != indent:
+    base = first_code_indent(text)
+    if "\f" in text or base not in (indent, ""):
         return None
-    wrapped = WRAPPER + newline + text
+    top_level = not base  # parsed as a module, indented here; else parsed in a wrapper def
+    if top_level and (newline != "\n" or _CONTINUATION.search(text)):
+        return None
+    source = text if top_level else WRAPPER + newline + text
     try:
-        tree = parse_or_none(wrapped)
+        tree = parse_or_none(source)
     except UnicodeError:  # a lone surrogate
         return None
-    if tree is None or len(tree.body) != 1 or not isinstance(tree.body[0], ast.FunctionDef):
+    if tree is None:
         return None
-    statements = tree.body[0].body
-    if len(wrapped) >= MAX_BODY_DEPTH and tree_too_deep(tree, MAX_BODY_DEPTH):
+    if top_level:
+        statements = tree.body
+    elif len(tree.body) == 1 and isinstance(tree.body[0], ast.FunctionDef):
+        statements = tree.body[0].body
+    else:
+        return None
+    if not statements or (len(source) >= MAX_BODY_DEPTH and tree_too_deep(tree, MAX_BODY_DEPTH)):
         return None  # parse_body refuses it
     if _changed_by_inject(statements, keeps_docstring=keeps_docstring, names=names, hoist=hoist):
         return None
-    lines = SourceLines(wrapped)
+    lines = SourceLines(source)
     try:
         if _first_block_unit(statements, lines) not in (None, unit):
             return None
@@ -76,16 +91,108 @@ def as_written(
         return None
     last = statements[-1].end_lineno
     assert last is not None
-    if _comment_left_of_block(lines, last, indent):
-        return None
-    first = 2  # the code's first line, after the wrapper's
+    first = 1 if top_level else 2  # the code's first line (after the wrapper's)
     while first <= last and is_blank(lines.line(first)):
         first += 1
     end = len(lines.lines)
     while end > last and is_blank(lines.line(end)):
         end -= 1
-    written = "".join(lines.lines[first - 1 : end])
+    if top_level:
+        written = _indented(lines, first, end, indent)
+        if written is None:
+            return None
+    else:
+        if _comment_left_of_block(lines, last, indent):
+            return None
+        written = "".join(lines.lines[first - 1 : end])
     return WrittenBody(written, end_line(statements[-1], lines) - first + 1)
+
+
+def _indented(lines: SourceLines, first: int, end: int, indent: str) -> str | None:
+    """Lines ``first``..``end`` of code written at column 0 as libcst writes them in a block
+    indented ``indent``: every line indented but the blank ones and those inside a string;
+    None when libcst might keep a line as it is (one indented less than its block)."""
+    try:
+        rows = _Rows.of("".join(lines.lines[first - 1 : end]), first)
+    except (tokenize.TokenError, SyntaxError):
+        return None
+    out: list[str] = []
+    current = ""  # the indentation of the logical line the row is in
+    for number in range(first, end + 1):
+        line = lines.line(number)
+        if number in rows.inside_strings:
+            out.append(line)
+            continue
+        if not line.strip(" \t\r\n"):
+            if line.strip("\r\n"):
+                return None  # only spaces: libcst's indentation of it depends on its block
+            out.append(line)
+            continue
+        if number in rows.starts:
+            current = lines.indentation(number)
+        elif number not in rows.comments and not line.startswith(current):
+            return None  # inside brackets, indented less than its statement
+        out.append(indent + line)
+    if not _comments_in_blocks(lines, rows, first, end):
+        return None
+    return "".join(out)
+
+
+def _comments_in_blocks(lines: SourceLines, rows: _Rows, first: int, end: int) -> bool:
+    """Whether each comment line between statements starts with the indentation of the block
+    libcst gives it to: as deep as the next statement at least, and no deeper than the comment
+    line above it in the same run (then the blocks that close take theirs in order)."""
+    following = ""  # the indentation of the next logical line
+    below: str | None = None  # that of the comment line under this one, in the same run
+    for number in range(end, first - 1, -1):
+        if number in rows.starts:
+            following, below = lines.indentation(number), None
+        elif number in rows.comments:
+            own = lines.indentation(number)
+            if own.strip(" ") or not own.startswith(following):
+                return False
+            if below is not None and len(own) < len(below):
+                return False
+            below = own
+    return True
+
+
+@dataclass(frozen=True)
+class _Rows:
+    """Which lines of some code start a logical line, are comment lines outside brackets,
+    or are inside a string that began on an earlier line."""
+
+    starts: set[int]
+    comments: set[int]
+    inside_strings: set[int]
+
+    @classmethod
+    def of(cls, text: str, first: int) -> _Rows:
+        rows = cls(set(), set(), set())
+        depth = 0
+        at_start = True
+        for token in tokenize.generate_tokens(io.StringIO(text).readline):
+            kind = token.type
+            row = token.start[0] + first - 1
+            if kind == tokenize.COMMENT:
+                if depth == 0 and not token.line[: token.start[1]].strip():
+                    rows.comments.add(row)
+                continue
+            if kind == tokenize.NEWLINE:
+                at_start = True
+                continue
+            if kind in (tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER):
+                continue
+            if at_start:
+                rows.starts.add(row)
+                at_start = False
+            if kind == tokenize.STRING and token.end[0] > token.start[0]:
+                rows.inside_strings.update(range(row + 1, token.end[0] + first))
+            elif kind == tokenize.OP and token.string in ("(", "[", "{"):
+                depth += 1
+            elif kind == tokenize.OP and token.string in (")", "]", "}"):
+                depth -= 1
+        return rows
 
 
 def _changed_by_inject(

@@ -303,3 +303,19 @@ def test_bodies_at_their_functions_indentation_are_not_parsed_by_libcst(
     assert result is not None
     assert parsed == []
     assert result == inject_whole_module(module.source, module.bodies)
+
+
+def test_code_at_column_0_goes_in_indented_as_libcst_indents_it() -> None:
+    code = 'x = call(\n    1,\n)\ntext = """a\n  b"""\nif x:\n    # why\n    return text\n'
+    shape = {"indent": "        ", "keeps_docstring": False, "names": {"f"}, "hoist": "none"}
+    written = as_written(code, "\n", unit="    ", **shape)  # type: ignore[arg-type]
+    expected = "".join(
+        line if line.startswith("  b") else "        " + line
+        for line in code.splitlines(keepends=True)
+    )
+    assert written == WrittenBody(expected, 8)
+    source = "class A:\n    def f(self, x):\n        ...\n"
+    assert inject_spliced(source, {"A.f": code}) == inject_whole_module(source, {"A.f": code})
+    # libcst keeps a line inside brackets indented less than its block as it is: not here.
+    odd = "if x:\n    y = f(\n  1)\n"
+    assert as_written(odd, "\n", unit="    ", **shape) is None  # type: ignore[arg-type]
