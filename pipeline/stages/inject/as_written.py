@@ -1,13 +1,15 @@
-"""Generated code that inject puts in as it is written, told with ``ast`` alone.
+"""Generated code that inject puts in by its text, told with ``ast`` (and ``tokenize``) alone.
 
-libcst writes a body's statements back exactly as they are written when the code is already
-at the body's indentation and nests its blocks by the body's own unit (the re-indentation in
+libcst writes a body's statements just as they are written when the code is already at the
+body's indentation and nests its blocks by the body's own unit (the re-indentation in
 ``transform`` then changes nothing), inject keeps every statement (no repeated docstring
 dropped, no import moved, not a whole ``def`` to unwrap) and no comment after the code falls
-out of its block (libcst would indent such a comment as the body). For such code libcst would
-only be asked whether it parses and what it holds, which ``ast`` tells at a fraction of the
-cost; whatever else, or whatever ``ast`` refuses, goes through ``body.parse_body`` (which gives
-the errors).
+out of its block. Code written at column 0 with the body's block unit, libcst indents line by
+line: every line but the blank ones and those inside a string gets the body's indentation, when
+each line starts with the indentation of its block (else libcst keeps it as it is, and so
+does this decline). For such code libcst would only be asked whether it parses and what it
+holds, which ``ast`` tells at a fraction of the cost; whatever else, or whatever ``ast``
+refuses, goes through ``body.parse_body`` (which gives the errors).
 """
 
 from __future__ import annotations
