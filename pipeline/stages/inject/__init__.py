@@ -1,10 +1,11 @@
 """The inject stage: put generated bodies into a module's functions, keeping all else as is.
 
-``inject_bodies(source, {qualified_name: code})`` finds the functions with ``ast``, parses each
-function's text and each body once with libcst, replaces the bodies and splices the new
-function texts into the module text (see ``splice``). A module that way does not handle goes
-the whole-module way: parsed once with libcst, all the bodies replaced in one pass, rendered
-once. See ``transform`` for what is replaced and what is kept, ``body`` for the forms of
+``inject_bodies(source, {qualified_name: code})`` finds the functions and what their bodies
+replace with ``ast``, parses each body once with libcst, has libcst write only the new bodies
+and splices their text into the module text (see ``splice``). A module that way does not
+handle (one ``ast`` cannot parse, a form feed...) goes the whole-module way:
+parsed once with libcst, all the bodies replaced in one pass, rendered once. See
+``transform`` for what is replaced and what is kept, ``body`` for the forms of
 generated code accepted, ``imports`` for where the imports the generated code starts with go
 and ``options`` for the settings (which imports move, the configured names to import).
 """

@@ -12,20 +12,21 @@ the module it goes into:
 from __future__ import annotations
 
 import ast
+import functools
 import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 
 from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.locate import function_names
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _CONTINUATION = re.compile(r"\\(?:\r\n|\r|\n)")
-_WRAPPER = "def _():"
+WRAPPER = "def _():"
+"""What indented code is parsed in (as this def's body)."""
 
 
 @dataclass(frozen=True)
@@ -53,19 +54,17 @@ class ParsedBody:
 
 def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
     """Parse the generated code for ``qualified_name``; raise ``BODY_SYNTAX_ERROR``."""
-    text = _with_newline(code, newline)
-    if not text.endswith(("\n", "\r")):
-        text += newline
-    indent = _first_code_indent(text)
+    text = body_text(code, newline)
+    indent = first_code_indent(text)
     if indent is None:
         raise _body_error(qualified_name, 1, "there is no statement in the generated code")
-    config = cst.PartialParserConfig(default_newline=newline)
+    config = _config(newline)
     if not indent:
         module = _parse(text, config, qualified_name, line_offset=0)
         statements = _with_leading(module.body, module.header)
         footer = tuple(module.footer)
     else:
-        module = _parse(_WRAPPER + newline + text, config, qualified_name, line_offset=1)
+        module = _parse(WRAPPER + newline + text, config, qualified_name, line_offset=1)
         wrapper = module.body[0]
         if len(module.body) != 1 or not isinstance(wrapper, cst.FunctionDef):
             line = module.code_for_node(wrapper).count(newline)
@@ -88,6 +87,17 @@ def parse_body(code: str, *, qualified_name: str, newline: str) -> ParsedBody:
     return _unwrap_def(parsed, function_names(qualified_name))
 
 
+@functools.cache
+def _config(newline: str) -> cst.PartialParserConfig:
+    return cst.PartialParserConfig(default_newline=newline)  # costly to build: once a newline
+
+
+def body_text(code: str, newline: str) -> str:
+    """The code as it is parsed: in the module's newline style, ending with a line break."""
+    text = _with_newline(code, newline)
+    return text if text.endswith(("\n", "\r")) else text + newline
+
+
 def _with_newline(code: str, newline: str) -> str:
     """Write code that uses a single newline style in the module's style."""
     breaks = set(_LINE_BREAK.findall(code))
@@ -96,7 +106,7 @@ def _with_newline(code: str, newline: str) -> str:
     return code
 
 
-def _first_code_indent(text: str) -> str | None:
+def first_code_indent(text: str) -> str | None:
     """The indentation of the first line that is neither blank nor a comment."""
     for line in _LINE_BREAK.split(text):
         content = line.lstrip(" \t\f")
@@ -236,10 +246,26 @@ def _strip_blank_tail(lines: tuple[cst.EmptyLine, ...]) -> tuple[cst.EmptyLine, 
     return lines[:end]
 
 
-IMPORT_LINE = m.SimpleStatementLine(
-    body=[m.Import() | m.ImportFrom(), m.ZeroOrMore(m.Import() | m.ImportFrom())]
-)
-"""A line of import statements only."""
+def is_docstring_line(statement: cst.BaseStatement) -> bool:
+    """Whether a statement is a line holding only a string (bytes too; no f-string alone)."""
+    if not isinstance(statement, cst.SimpleStatementLine) or len(statement.body) != 1:
+        return False
+    expression = statement.body[0]
+    return isinstance(expression, cst.Expr) and isinstance(
+        expression.value, cst.SimpleString | cst.ConcatenatedString
+    )
+
+
+def is_future_import(statement: cst.BaseSmallStatement) -> bool:
+    module = statement.module if isinstance(statement, cst.ImportFrom) else None
+    return isinstance(module, cst.Name) and module.value == "__future__"
+
+
+def is_import_line(statement: cst.BaseStatement) -> bool:
+    """Whether a statement is a line of import statements only."""
+    return isinstance(statement, cst.SimpleStatementLine) and all(
+        isinstance(small, cst.Import | cst.ImportFrom) for small in statement.body
+    )
 
 
 def _unwrap_def(parsed: ParsedBody, names: set[str]) -> ParsedBody:
@@ -247,14 +273,14 @@ def _unwrap_def(parsed: ParsedBody, names: set[str]) -> ParsedBody:
     its body."""
     statements = parsed.statements
     imports = 0
-    while imports < len(statements) and m.matches(statements[imports], IMPORT_LINE):
+    while imports < len(statements) and is_import_line(statements[imports]):
         imports += 1
     rest = statements[imports:]
-    function_name = m.Name(value=m.MatchIfTrue(lambda value: value in names))
-    if len(rest) != 1 or not m.matches(rest[0], m.FunctionDef(name=function_name)):
+    if len(rest) != 1:
         return parsed
     function = rest[0]
-    assert isinstance(function, cst.FunctionDef)  # just matched
+    if not isinstance(function, cst.FunctionDef) or function.name.value not in names:
+        return parsed
     body = function.body
     base_indent = parsed.base_indent
     if isinstance(body, cst.IndentedBlock):

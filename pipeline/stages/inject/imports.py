@@ -23,43 +23,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 import libcst as cst
-import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
-from pipeline.stages.inject.body import IMPORT_LINE, leading_lines
-from pipeline.stages.inject.locate import statement_blocks
+from pipeline.stages.inject.body import (
+    is_docstring_line,
+    is_future_import,
+    is_import_line,
+    leading_lines,
+)
+from pipeline.stages.inject.locate import SCOPES
 from pipeline.stages.inject.options import HoistImports, is_stdlib_module
 from pipeline.stages.inject.text import SourceLines
-from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS
+from pipeline.stages.syntax_tree import COMPOUND_STATEMENTS, line_groups, nested_blocks
 
 ImportKey = tuple[str, ...]
 """What one imported name is: ("import", dotted, asname) or ("from", module, name, asname)."""
 
 Binding = tuple[str, ...]
 """What a module-level name is bound to."""
-
-_DOCSTRING_LINE = m.SimpleStatementLine(
-    body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]
-)
-_FUTURE_LINE = m.SimpleStatementLine(
-    body=[m.ImportFrom(module=m.Name("__future__")), m.ZeroOrMore()]
-)
-_SCOPE_BLOCKS = (
-    cst.If,
-    cst.Else,
-    cst.For,
-    cst.While,
-    cst.Try,
-    cst.TryStar,
-    cst.ExceptHandler,
-    cst.ExceptStarHandler,
-    cst.Finally,
-    cst.With,
-    cst.Match,
-    cst.MatchCase,
-    cst.IndentedBlock,
-    cst.SimpleStatementSuite,
-)
 
 
 def alias_keys(statement: cst.Import | cst.ImportFrom) -> list[tuple[ImportKey, Binding, str]]:
@@ -109,7 +90,7 @@ def _asname(alias: cst.ImportAlias) -> str | None:
 
 def line_keys(statement: cst.BaseStatement) -> set[ImportKey]:
     """The import keys of a line of imports (empty for any other statement)."""
-    if not m.matches(statement, IMPORT_LINE):
+    if not is_import_line(statement):
         return set()
     assert isinstance(statement, cst.SimpleStatementLine)
     keys: set[ImportKey] = set()
@@ -117,6 +98,17 @@ def line_keys(statement: cst.BaseStatement) -> set[ImportKey]:
         if isinstance(small, cst.Import | cst.ImportFrom):
             keys.update(key for key, _, _ in alias_keys(small))
     return keys
+
+
+@dataclass(frozen=True)
+class _TopLine:
+    """What placing imports needs to know of a top-level line of the module."""
+
+    docstring: bool
+    future: bool
+    keys: set[ImportKey]
+    definition: bool
+    """A def or a class."""
 
 
 @dataclass
@@ -136,22 +128,17 @@ class ModuleImports:
 
     @classmethod
     def of(cls, module: cst.Module) -> ModuleImports:
-        index = cls()
         body = module.body
-        position = 1 if body and m.matches(body[0], _DOCSTRING_LINE) else 0
-        while position < len(body) and m.matches(body[position], _FUTURE_LINE):
-            position += 1
-            index.after_future = True
-        index.future_index = index.import_index = position
-        prologue = True
-        for number, statement in enumerate(body):
-            keys = line_keys(statement)
-            index.present.update(keys)
-            if isinstance(statement, cst.FunctionDef | cst.ClassDef):
-                prologue = False
-            elif keys and prologue and number >= index.import_index:
-                index.import_index = number + 1
-                index.after_import = True
+        lines = [
+            _TopLine(
+                docstring=is_docstring_line(statement),
+                future=_is_future_line(statement),
+                keys=line_keys(statement),
+                definition=isinstance(statement, cst.FunctionDef | cst.ClassDef),
+            )
+            for statement in body
+        ]
+        index = cls()._placed(lines)
         _collect_bindings(body, index.bindings)
         return index
 
@@ -162,28 +149,37 @@ class ModuleImports:
         layout = TopLevelLayout.of(tree, text)
         if layout is None:
             return None
-        index = cls(layout=layout)
-        groups = layout.groups
-        position = 1 if groups and layout.is_docstring(0) else 0
-        while position < len(groups) and layout.is_future(position):
-            position += 1
-            index.after_future = True
-        index.future_index = index.import_index = position
-        prologue = True
-        for number, group in enumerate(groups):
-            keys: set[ImportKey] = set()
-            if layout.is_import_line(number):
-                for statement in group:
-                    assert isinstance(statement, ast.Import | ast.ImportFrom)
-                    keys.update(key for key, _, _ in ast_alias_keys(statement))
-            index.present.update(keys)
-            if isinstance(group[0], ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                prologue = False
-            elif keys and prologue and number >= index.import_index:
-                index.import_index = number + 1
-                index.after_import = True
+        lines = [
+            _TopLine(
+                docstring=layout.is_docstring(number),
+                future=layout.is_future(number),
+                keys=ast_line_keys(group),
+                definition=isinstance(
+                    group[0], ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+                ),
+            )
+            for number, group in enumerate(layout.groups)
+        ]
+        index = cls(layout=layout)._placed(lines)
         _collect_ast_bindings(tree.body, index.bindings)
         return index
+
+    def _placed(self, lines: Sequence[_TopLine]) -> ModuleImports:
+        """Note the module's imports and where added ones go, from its top-level lines."""
+        position = 1 if lines and lines[0].docstring else 0
+        while position < len(lines) and lines[position].future:
+            position += 1
+            self.after_future = True
+        self.future_index = self.import_index = position
+        prologue = True
+        for number, line in enumerate(lines):
+            self.present.update(line.keys)
+            if line.definition:
+                prologue = False
+            elif line.keys and prologue and number >= self.import_index:
+                self.import_index = number + 1
+                self.after_import = True
+        return self
 
     def take(
         self,
@@ -198,9 +194,9 @@ class ModuleImports:
         """
         decisions: list[tuple[cst.Import | cst.ImportFrom, bool]] = []
         for small in line.body:
-            assert isinstance(small, cst.Import | cst.ImportFrom)  # an IMPORT_LINE
+            assert isinstance(small, cst.Import | cst.ImportFrom)  # an import line
             entries = alias_keys(small)
-            is_future = m.matches(small, m.ImportFrom(module=m.Name("__future__")))
+            is_future = is_future_import(small)
             keys = {key for key, _, _ in entries}
             local = not is_future and (
                 not _hoisted(entries, hoist) or keys <= local_keys or self._conflicts(entries)
@@ -229,7 +225,7 @@ class ModuleImports:
         if not any(missing):
             return
         added = _own_line(_keep_aliases(small, missing), line).with_changes(leading_lines=())
-        is_future = m.matches(small, m.ImportFrom(module=m.Name("__future__")))
+        is_future = is_future_import(small)
         (self.added_future if is_future else self.added).append(added)
         for key, binding, name in entries:
             self.present.add(key)
@@ -244,23 +240,26 @@ class ModuleImports:
                 return True
         return False
 
-    def insert_into(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
-        """The module body with the added imports in place."""
-        statements = list(body)
+    def _placements(self) -> list[tuple[int, list[cst.SimpleStatementLine], bool]]:
+        """(where, the added lines, whether right after imports) for the imports and the
+        ``__future__`` imports to add, the later position first."""
         groups = [
             (self.import_index, self.added, self.after_import),
             (self.future_index, self.added_future, self.after_future),
         ]
-        for index, lines, after_import in groups:  # the later position first
-            if not lines:
-                continue
+        return [group for group in groups if group[1]]
+
+    def insert_into(self, body: Sequence[cst.BaseStatement]) -> list[cst.BaseStatement]:
+        """The module body with the added imports in place."""
+        statements = list(body)
+        for index, lines, after_import in self._placements():
             new: list[cst.BaseStatement] = list(lines)
             if index > 0 and not after_import:
                 new[0] = lines[0].with_changes(leading_lines=(cst.EmptyLine(),))
             if index < len(statements) and not after_import:
                 following = statements[index]
                 leading = leading_lines(following)
-                if not m.matches(following, IMPORT_LINE) and (
+                if not is_import_line(following) and (
                     not leading or leading[0].comment is not None
                 ):
                     # PEP 8: two blank lines before a top-level def or class, one otherwise.
@@ -279,13 +278,7 @@ class ModuleImports:
         assert layout is not None  # of_tree only
         statements: list[int | _Added] = list(range(len(layout.groups)))
         separation: dict[int, int] = {}
-        groups = [
-            (self.import_index, self.added, self.after_import),
-            (self.future_index, self.added_future, self.after_future),
-        ]
-        for index, lines, after_import in groups:  # the later position first
-            if not lines:
-                continue
+        for index, lines, after_import in self._placements():
             new: list[int | _Added] = [
                 _Added(
                     module.code_for_node(line), blank=not number and index > 0 and not after_import
@@ -316,6 +309,11 @@ class ModuleImports:
             for line in (*self.added_future, *self.added)
             for small in line.body
         ]
+
+
+def _is_future_line(statement: cst.BaseStatement) -> bool:
+    """A line that starts with a ``from __future__`` import."""
+    return isinstance(statement, cst.SimpleStatementLine) and is_future_import(statement.body[0])
 
 
 def _hoisted(entries: Iterable[tuple[ImportKey, Binding, str]], hoist: HoistImports) -> bool:
@@ -363,11 +361,15 @@ def _collect_bindings(
                 for name in _target_names(node.target):
                     bindings.setdefault(name, set()).add(("assign",))
                 return isinstance(node, cst.For)
-            return isinstance(node, (*_SCOPE_BLOCKS, cst.SimpleStatementLine, cst.Assign))
+            return isinstance(node, _BINDING_HOLDERS)
 
     collector = Collector()
     for statement in statements:
         statement.visit(collector)
+
+
+_BINDING_HOLDERS = (*SCOPES, cst.SimpleStatementSuite, cst.SimpleStatementLine, cst.Assign)
+"""What the walk for module-level bindings goes into (the defs and classes it stops at)."""
 
 
 def _target_names(target: cst.BaseExpression) -> list[str]:
@@ -395,25 +397,14 @@ class TopLevelLayout:
 
     @classmethod
     def of(cls, tree: ast.Module, text: SourceLines) -> TopLevelLayout | None:
-        groups: list[list[ast.stmt]] = []
-        previous: ast.stmt | None = None
-        for statement in tree.body:
-            simple = not isinstance(statement, COMPOUND_STATEMENTS)
-            if (
-                previous is not None
-                and simple
-                and not isinstance(previous, COMPOUND_STATEMENTS)
-                and statement.lineno == previous.end_lineno
-            ):
-                groups[-1].append(statement)
-            else:
-                if previous is not None and not isinstance(previous, COMPOUND_STATEMENTS):
-                    # A backslash might join the next statement to this line: not handled.
-                    assert previous.end_lineno is not None
-                    if text.line(previous.end_lineno).rstrip("\r\n").endswith("\\"):
-                        return None
-                groups.append([statement])
-            previous = statement
+        groups = line_groups(tree.body)
+        for group in groups[:-1]:
+            last = group[-1]
+            if not isinstance(last, COMPOUND_STATEMENTS):
+                # A backslash might join the next statement to this line: not handled.
+                assert last.end_lineno is not None
+                if text.line(last.end_lineno).rstrip("\r\n").endswith("\\"):
+                    return None
         layout = cls(groups, text)
         if groups and _is_expression_line(groups[0]) and _joined_string(groups[0]):
             return None  # an f-string or a concatenation of them: libcst's docstring test differs
@@ -480,6 +471,16 @@ def ast_alias_keys(statement: ast.Import | ast.ImportFrom) -> list[tuple[ImportK
     return _from_keys(module, None if names[0][0] == "*" else names)
 
 
+def ast_line_keys(group: list[ast.stmt]) -> set[ImportKey]:
+    """``line_keys`` of the statements of one line (``syntax_tree.line_groups``)."""
+    keys: set[ImportKey] = set()
+    if all(isinstance(statement, ast.Import | ast.ImportFrom) for statement in group):
+        for statement in group:
+            assert isinstance(statement, ast.Import | ast.ImportFrom)
+            keys.update(key for key, _, _ in ast_alias_keys(statement))
+    return keys
+
+
 def module_bindings(tree: ast.Module) -> set[str]:
     """The names bound at module level (also under if/try/with/for)."""
     bindings: dict[str, set[Binding]] = {}
@@ -505,7 +506,7 @@ def _collect_ast_bindings(statements: list[ast.stmt], bindings: dict[str, set[Bi
         for target in targets:
             for name in _ast_target_names(target):
                 bindings.setdefault(name, set()).add(("assign",))
-        for block in statement_blocks(node):
+        for block in nested_blocks(node):
             _collect_ast_bindings(block, bindings)
 
 

@@ -18,6 +18,7 @@ import libcst.matchers as m
 from libcst.helpers import get_full_name_for_node
 
 from pipeline.stages.inject.errors import InjectError
+from pipeline.stages.syntax_tree import nested_blocks
 
 SCOPES = (
     cst.Module,
@@ -217,7 +218,7 @@ class AstDefIndex(_Index[AstFunction]):
             elif isinstance(node, ast.ClassDef):
                 self._walk(node.body, (*scope, node.name), functions)
             else:
-                for block in statement_blocks(node):
+                for block in nested_blocks(node):
                     self._walk(block, scope, functions)
 
     def _is_overload(self, node: AstFunction) -> bool:
@@ -235,17 +236,3 @@ def _dotted(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return f"{_dotted(node.value)}.{node.attr}"
     return ""
-
-
-def statement_blocks(node: ast.stmt) -> list[list[ast.stmt]]:
-    """The statement blocks of a compound statement other than a def or class, in order."""
-    if isinstance(node, ast.If | ast.For | ast.AsyncFor | ast.While):
-        return [node.body, node.orelse]
-    if isinstance(node, ast.With | ast.AsyncWith):
-        return [node.body]
-    if isinstance(node, ast.Try | ast.TryStar):
-        handlers = [handler.body for handler in node.handlers]
-        return [node.body, *handlers, node.orelse, node.finalbody]
-    if isinstance(node, ast.Match):
-        return [case.body for case in node.cases]
-    return []

@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, field_validator
 
 from pipeline.settings import Settings
+from pipeline.stages.syntax_tree import parse_or_none
 
 HoistImports = Literal["none", "stdlib"]
 _DOTTED = re.compile(r"[^\W\d]\w*(?:\.[^\W\d]\w*)*")
@@ -117,8 +118,7 @@ def _names(code: str) -> tuple[set[str], set[str]]:
 
 def _parse(code: str) -> ast.Module | None:
     for text in (code, textwrap.dedent(code), "if 1:\n" + code):
-        try:
-            return ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
+        tree = parse_or_none(text)
+        if tree is not None:
+            return tree
     return None

@@ -10,6 +10,8 @@ import ast
 import bisect
 import re
 
+from pipeline.stages.syntax_tree import blocks
+
 _LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 _NEWLINE = re.compile(r"\r\n?|\n")
 
@@ -71,25 +73,8 @@ def _first_indented(statements: list[ast.stmt], text: SourceLines) -> str | None
                 if found is not None:
                     return found
             continue
-        for block in _blocks(node):
+        for block in blocks(node):
             found = _first_indented(block, text)
             if found is not None:
                 return found
     return None
-
-
-def _blocks(node: ast.stmt) -> list[list[ast.stmt]]:
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.With):
-        return [node.body]
-    if isinstance(node, ast.AsyncWith):
-        return [node.body]
-    if isinstance(node, ast.If | ast.For | ast.AsyncFor | ast.While):
-        return [node.body, node.orelse]
-    if isinstance(node, ast.Try | ast.TryStar):
-        return [
-            node.body,
-            *(handler.body for handler in node.handlers),
-            node.orelse,
-            node.finalbody,
-        ]
-    return []

@@ -26,21 +26,27 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import libcst as cst
-import libcst.matchers as m
 
-from pipeline.stages.inject.body import IMPORT_LINE, ParsedBody, leading_lines
+from pipeline.stages.inject.body import (
+    ParsedBody,
+    is_docstring_line,
+    is_future_import,
+    is_import_line,
+    leading_lines,
+)
 from pipeline.stages.inject.errors import InjectError
 from pipeline.stages.inject.imports import ImportKey, ModuleImports, line_keys
 from pipeline.stages.inject.locate import SCOPES
 from pipeline.stages.inject.options import HoistImports
 
 _CONTINUED = re.compile(r"(\\(?:\r\n|\r|\n))([ \t]*)")
-_FUTURE_LINE = m.SimpleStatementLine(
-    body=[m.ZeroOrMore(), m.ImportFrom(module=m.Name("__future__")), m.ZeroOrMore()]
-)
-DOCSTRING_LINE = m.SimpleStatementLine(
-    body=[m.Expr(value=m.SimpleString() | m.ConcatenatedString())]
-)
+
+
+@dataclass(frozen=True)
+class KeptDocstring:
+    """The docstring a body starts with, which stays: its text (cleaned), None for bytes."""
+
+    text: str | None
 
 
 @dataclass(frozen=True)
@@ -52,12 +58,50 @@ class NewBody:
     kept_lines: int
 
 
-class BodyInjector(cst.CSTTransformer):
-    """Replace the bodies of ``targets`` (functions of the original module, by identity).
+@dataclass(frozen=True)
+class Target:
+    """What the new body of one function depends on in the module."""
 
-    With ``imports`` (what gives the module's imports, shared by several passes), ``module``
-    may be a part of the module, and the imports to add are left to the caller.
-    """
+    docstring: KeptDocstring | None
+    local_keys: set[ImportKey]
+    """The imports the replaced statements had (they may stay local)."""
+    unit: str
+    """The body's indentation relative to the ``def``."""
+    base: str
+    """The body's absolute indentation."""
+    module_indent: str
+
+
+def new_statements(
+    name: str,
+    parsed: ParsedBody,
+    target: Target,
+    *,
+    imports: Callable[[], ModuleImports],
+    hoist: HoistImports,
+    needed: Sequence[tuple[str, str]],
+) -> list[cst.BaseStatement]:
+    """The statements of a new body: without a repeated docstring and the imports moved to
+    the module; the configured names it uses are imported (``needed``)."""
+    statements = _new_statements(name, parsed, target, imports, hoist)
+    for module, imported in needed:
+        imports().require(module, imported)
+    return statements
+
+
+def reindented(
+    statements: Sequence[cst.BaseStatement], parsed: ParsedBody, target: Target
+) -> tuple[list[cst.BaseStatement], list[cst.EmptyLine]]:
+    """The statements and the footer comments of a new body in the target's indentation."""
+    reindent = _Reindent(parsed, target.unit, target.module_indent, target.base)
+    statements = [_visit(statement, reindent) for statement in statements]
+    footer = [_visit_line(line, reindent) for line in parsed.footer]
+    return statements, footer
+
+
+class BodyInjector(cst.CSTTransformer):
+    """Replace the bodies of ``targets`` (functions of ``module``, by identity), in one pass
+    over the whole module."""
 
     def __init__(
         self,
@@ -65,7 +109,6 @@ class BodyInjector(cst.CSTTransformer):
         targets: Mapping[str, cst.FunctionDef],
         bodies: Mapping[str, ParsedBody],
         *,
-        imports: Callable[[], ModuleImports] | None = None,
         hoist: HoistImports = "none",
         needed: Mapping[str, Sequence[tuple[str, str]]] | None = None,
     ) -> None:
@@ -77,7 +120,6 @@ class BodyInjector(cst.CSTTransformer):
         self._needed = needed or {}
         self._indents: list[str] = []  # of the blocks the visit is in
         self._imports: ModuleImports | None = None
-        self._shared_imports = imports
         self.placed: dict[str, NewBody] = {}
 
     def on_visit(self, node: cst.CSTNode) -> bool:
@@ -99,93 +141,99 @@ class BodyInjector(cst.CSTTransformer):
         if name is None:
             return updated_node
         block = _as_block(updated_node.body)
-        keep = 1 if block.body and m.matches(block.body[0], DOCSTRING_LINE) else 0
-        docstring = block.body[0] if keep else None
+        keep = 1 if block.body and is_docstring_line(block.body[0]) else 0
         replaced = block.body[keep:]
-        statements = self._new_statements(name, docstring, replaced)
-        for module, imported in self._needed.get(name, ()):
-            self.imports.require(module, imported)
         unit = block.indent if block.indent is not None else self._module.default_indent
-        parsed = self._bodies[name]
-        reindent = _Reindent(
-            parsed, unit, self._module.default_indent, "".join(self._indents) + unit
+        target = Target(
+            docstring=KeptDocstring(_docstring_text(block.body[0])) if keep else None,
+            local_keys={key for statement in replaced for key in line_keys(statement)},
+            unit=unit,
+            base="".join(self._indents) + unit,
+            module_indent=self._module.default_indent,
         )
-        statements = [_visit(statement, reindent) for statement in statements]
+        parsed = self._bodies[name]
+        statements = new_statements(
+            name,
+            parsed,
+            target,
+            imports=self.imports,
+            hoist=self._hoist,
+            needed=self._needed.get(name, ()),
+        )
+        statements, footer = reindented(statements, parsed, target)
         if replaced:
-            kept, block_footer = _blank_head(leading_lines(replaced[0])), block.footer
+            kept, block_footer = blank_head(leading_lines(replaced[0])), block.footer
         else:
-            kept, block_footer = _split_stub_footer(block.footer)
+            kept, block_footer = split_stub_footer(block.footer)
         first = statements[0].with_changes(leading_lines=(*kept, *leading_lines(statements[0])))
         statements[0] = first
-        footer = [line.visit(reindent) for line in parsed.footer]
         new_block = block.with_changes(
             body=(*block.body[:keep], *statements), footer=(*footer, *block_footer)
         )
         self.placed[name] = NewBody(first=first, last=statements[-1], kept_lines=len(kept))
         return updated_node.with_changes(body=new_block)
 
-    @property
     def imports(self) -> ModuleImports:
         """The module's imports (looked at only when a body starts with imports)."""
         if self._imports is None:
-            if self._shared_imports is not None:
-                self._imports = self._shared_imports()
-            else:
-                self._imports = ModuleImports.of(self._module)
+            self._imports = ModuleImports.of(self._module)
         return self._imports
 
     def added_imports(self) -> list[str]:
         return [] if self._imports is None else self._imports.added_code(self._module)
 
     def leave_Module(self, original_node: cst.Module, updated_node: cst.Module) -> cst.Module:
-        if self._shared_imports is not None:
-            return updated_node
         imports = self._imports
         if imports is None or not (imports.added or imports.added_future):
             return updated_node
         return updated_node.with_changes(body=imports.insert_into(updated_node.body))
 
-    def _new_statements(
-        self,
-        name: str,
-        docstring: cst.BaseStatement | None,
-        replaced: Sequence[cst.BaseStatement],
-    ) -> list[cst.BaseStatement]:
-        """The generated statements, without a repeated docstring and hoisted imports."""
-        parsed = self._bodies[name]
-        statements = list(parsed.statements)
-        if docstring is not None and statements and _repeats(docstring, statements[0], parsed):
+
+def _new_statements(
+    name: str,
+    parsed: ParsedBody,
+    target: Target,
+    imports: Callable[[], ModuleImports],
+    hoist: HoistImports,
+) -> list[cst.BaseStatement]:
+    """The generated statements, without a repeated docstring and hoisted imports."""
+    statements = list(parsed.statements)
+    docstring = target.docstring
+    if docstring is not None and statements and _repeats(docstring, statements[0], parsed):
+        _drop_first(statements)
+    kept: list[cst.BaseStatement] = []
+    while statements and is_import_line(statements[0]):
+        line = statements[0]
+        assert isinstance(line, cst.SimpleStatementLine)
+        if hoist == "none" and not _is_future_line(line):
+            local = [line]  # the model's imports stay where it put them
+        else:
+            local = imports().take(line, target.local_keys, hoist)
+        if local:
+            del statements[0]
+            kept += local
+        else:
             _drop_first(statements)
-        local_keys: set[ImportKey] = set()
-        for statement in replaced:
-            local_keys |= line_keys(statement)
-        kept: list[cst.BaseStatement] = []
-        while statements and m.matches(statements[0], IMPORT_LINE):
-            line = statements[0]
-            assert isinstance(line, cst.SimpleStatementLine)
-            if self._hoist == "none" and not m.matches(line, _FUTURE_LINE):
-                local = [line]  # the model's imports stay where it put them
-            else:
-                local = self.imports.take(line, local_keys, self._hoist)
-            if local:
-                del statements[0]
-                kept += local
-            else:
-                _drop_first(statements)
-        if statements and not kept:
-            first = statements[0]
-            statements[0] = first.with_changes(leading_lines=_strip_blanks(leading_lines(first)))
-        statements = kept + statements
-        if not statements:
-            raise InjectError(
-                f"the generated code for {name!r} has no statement to put in the body "
-                "(only imports or a docstring)",
-                code=InjectError.BODY_SYNTAX_ERROR,
-                qualified_name=name,
-                line=1,
-                reason="no statement",
-            )
-        return statements
+    if statements and not kept:
+        first = statements[0]
+        leading = leading_lines(first)
+        if leading and leading[0].comment is None:
+            statements[0] = first.with_changes(leading_lines=_strip_blanks(leading))
+    statements = kept + statements
+    if not statements:
+        raise InjectError(
+            f"the generated code for {name!r} has no statement to put in the body "
+            "(only imports or a docstring)",
+            code=InjectError.BODY_SYNTAX_ERROR,
+            qualified_name=name,
+            line=1,
+            reason="no statement",
+        )
+    return statements
+
+
+def _is_future_line(line: cst.SimpleStatementLine) -> bool:
+    return any(is_future_import(small) for small in line.body)
 
 
 def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
@@ -197,33 +245,33 @@ def _as_block(body: cst.BaseSuite) -> cst.IndentedBlock:
     return cst.IndentedBlock(body=(line,), header=body.trailing_whitespace)
 
 
-def _split_stub_footer(
+def split_stub_footer(
     footer: Sequence[cst.EmptyLine],
 ) -> tuple[tuple[cst.EmptyLine, ...], tuple[cst.EmptyLine, ...]]:
     """The footer of a body that is only a docstring: the blank lines that stay before the new
     statements, and what stays after them. The comment lines in between (``# IMPLEMENTATION
     REQUIRED``, ``# TODO``: the stub's whole body) are replaced."""
-    head = _blank_head(footer)
+    head = blank_head(footer)
     end = len(head)
     while end < len(footer) and footer[end].comment is not None:
         end += 1
     return head, tuple(footer[end:])
 
 
-def _blank_head(lines: Sequence[cst.EmptyLine]) -> tuple[cst.EmptyLine, ...]:
+def blank_head(lines: Sequence[cst.EmptyLine]) -> tuple[cst.EmptyLine, ...]:
     end = 0
     while end < len(lines) and lines[end].comment is None:
         end += 1
     return tuple(lines[:end])
 
 
-def _repeats(docstring: cst.BaseStatement, first: cst.BaseStatement, parsed: ParsedBody) -> bool:
+def _repeats(docstring: KeptDocstring, first: cst.BaseStatement, parsed: ParsedBody) -> bool:
     """Whether ``first`` is a docstring to drop: a whole def's, or a repeat of the original."""
-    if not m.matches(first, DOCSTRING_LINE):
+    if not is_docstring_line(first):
         return False
     if parsed.whole_def:
         return True
-    return _docstring_text(docstring) == _docstring_text(first)
+    return docstring.text == _docstring_text(first)
 
 
 def _docstring_text(statement: cst.BaseStatement) -> str | None:
@@ -242,6 +290,12 @@ def _visit(statement: cst.BaseStatement, transformer: cst.CSTTransformer) -> cst
     return result
 
 
+def _visit_line(line: cst.EmptyLine, transformer: cst.CSTTransformer) -> cst.EmptyLine:
+    result = line.visit(transformer)
+    assert isinstance(result, cst.EmptyLine)
+    return result
+
+
 def _drop_first(statements: list[cst.BaseStatement]) -> None:
     """Drop the first statement; the comments before it go to the statement after it."""
     dropped = statements.pop(0)
@@ -253,7 +307,7 @@ def _drop_first(statements: list[cst.BaseStatement]) -> None:
 
 
 def _strip_blanks(lines: Sequence[cst.EmptyLine]) -> tuple[cst.EmptyLine, ...]:
-    return tuple(lines[len(_blank_head(lines)) :])
+    return tuple(lines[len(blank_head(lines)) :])
 
 
 _BLOCK_HOLDERS = (

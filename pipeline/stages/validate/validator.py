@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pipeline.models.findings import Finding, Severity, ValidationReport
 from pipeline.stages.inject import InjectError, InjectionResult, InjectOptions, inject_bodies
 from pipeline.stages.inject.imports import ImportKey, ast_alias_keys
-from pipeline.stages.inject.preview import preview_bodies
 from pipeline.stages.syntax_tree import parse_or_none
 from pipeline.stages.validate import house_rules, imports, security, syntax, type_hints, types
 from pipeline.stages.validate.options import Rule, ValidateOptions
@@ -344,17 +343,8 @@ _Injected = tuple[InjectionResult, SourceText, ast.Module | None, list[Finding]]
 def _injected_module(
     source: str, bodies: dict[str, str], findings: list[Finding], options: InjectOptions
 ) -> _Injected | None:
-    """The module with the bodies in, its text, its tree (or its ``SYN001``).
-
-    The preview has the statements and lines inject would write, for a fraction of the
-    cost; what it does not handle, or a module that does not parse, takes the real inject.
-    """
-    preview = preview_bodies(source, bodies, options) if bodies else None
-    if preview is not None:
-        text = SourceText(preview.source)
-        tree, module_findings = syntax.parse_module(text)
-        if tree is not None:
-            return preview, text, tree, module_findings
+    """The module with the bodies in, as the inject stage writes it: its text, its tree (or
+    its ``SYN001``)."""
     injected = _inject(source, bodies, findings, options)
     if injected is None:
         return None
@@ -369,8 +359,7 @@ def validate_bodies(
 
     1. Each body is parsed on its own; one that does not parse gets a
        ``SYN001`` finding (line relative to the body) and is not injected.
-    2. The others are injected into ``source`` by the inject stage (or its preview, which
-       gives the same statements and lines).
+    2. The others are injected into ``source`` by the inject stage.
     3. The selected checkers run on the new module; only findings on the
        lines of a generated body are kept, tagged with its qualified name
        (lines are those of the new module), plus the missing annotations of

@@ -14,7 +14,16 @@ from textwrap import dedent
 
 import pytest
 
-from pipeline.stages.inject import InjectError, InjectOptions, inject_bodies, inject_whole_module
+from bench.synthetic import synthetic_module
+from pipeline.stages.inject import (
+    InjectError,
+    InjectOptions,
+    inject_bodies,
+    inject_whole_module,
+    splice,
+)
+from pipeline.stages.inject.as_written import WrittenBody, as_written
+from pipeline.stages.inject.body import parse_body
 from pipeline.stages.inject.locate import AstDefIndex
 from pipeline.stages.inject.splice import inject_spliced
 
@@ -27,6 +36,11 @@ BODIES = (
     "    x = 1  # one\n    for i in range(3):\n      x += i\n    return x\n",
     "def {name}(self, *args):\n    '''Doc.'''\n    import string\n    return string.digits\n",
     "if not self:\n    raise Error(\n        'empty'\n    ) from \\\n        None\nreturn 1\n",
+    # At a function's own indentation: written as it is, where libcst would write it so.
+    "\n    # lead\n    total = 0\n    \n\n    for item in (\n  1, 2):\n"
+    "        # inside\n      # odd\n        total += item\n    text = '''a\n  b'''\n"
+    "    return total \\\n        + 1\n    # after\n\n",
+    "    if self:\n        return 1\n    # after\n  # less indented\n",
 )
 
 
@@ -188,10 +202,19 @@ def test_what_the_splice_path_does_not_handle_goes_the_whole_module_way() -> Non
     assert inject_spliced(form_feed, {"f": "return 1"}) is None
     expected = inject_whole_module(form_feed, {"f": "return 1"})
     assert inject_bodies(form_feed, {"f": "return 1"}) == expected
-    # libcst does not give this function back as written: the whole module is rendered.
+    # A docstring on the def line: libcst moves it into a new block, the splice does not.
+    one_line = 'def f(): """Doc."""\n'
+    assert inject_spliced(one_line, {"f": "return 1"}) is None
+    assert inject_bodies(one_line, {"f": "return 1"}) == inject_whole_module(
+        one_line, {"f": "return 1"}
+    )
+    # libcst would not give this function back as written; the splice does not render it.
     odd = "def f():\n    try:\n        pass\n    except (ValueError) :\n        pass\n"
-    assert inject_spliced(odd, {"f": "return 1"}) is None
     assert inject_bodies(odd, {"f": "return 1"}).source == "def f():\n    return 1\n"
+    odd_kept = "def f():\n    ...\n" + odd.replace("def f():", "if 1:")
+    spliced = inject_spliced(odd_kept, {"f": "return 1"})
+    assert spliced is not None
+    assert spliced.source == odd_kept.replace("...", "return 1")
     with pytest.raises(InjectError) as caught:
         inject_bodies("def f(:\n    ...\n", {"f": "return 1"})
     assert caught.value.code == InjectError.SOURCE_SYNTAX_ERROR
@@ -245,3 +268,54 @@ def test_the_splice_handles_nearly_all_of_the_stdlib_sample() -> None:
     assert len(cases) >= 200
     spliced = sum(_outcome(inject_spliced, *case) is not None for case in cases)
     assert spliced / len(cases) >= SPLICED_FLOOR, f"{spliced} of {len(cases)} spliced"
+
+
+def test_a_body_at_the_functions_indentation_is_spliced_as_written() -> None:
+    # libcst would write it as it is: the splice takes its text, libcst neither parses it
+    # nor writes it.
+    code = "        total = 0\n        for item in items:\n            total += item\n"
+    shape = {"indent": "        ", "keeps_docstring": False, "names": {"f"}, "hoist": "none"}
+    written = as_written(code, "\n", unit="    ", **shape)  # type: ignore[arg-type]
+    assert written == WrittenBody(code, 3)
+    source = "class A:\n    def f(self, items):\n        ...\n"
+    assert inject_bodies(source, {"A.f": code}).source == source.replace("        ...\n", code)
+    # Not so: another block unit, a comment that falls out of the block, a moved import.
+    assert as_written(code, "\n", unit="  ", **shape) is None  # type: ignore[arg-type]
+    less = code + "  # less\n"
+    assert as_written(less, "\n", unit="    ", **shape) is None  # type: ignore[arg-type]
+    future = "        from __future__ import annotations\n" + code
+    assert as_written(future, "\n", unit="    ", **shape) is None  # type: ignore[arg-type]
+
+
+def test_bodies_at_their_functions_indentation_are_not_parsed_by_libcst(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What keeps inject within two libcst parses of a big module (``python -m bench stages``).
+    module = synthetic_module(40)
+    parsed: list[str] = []
+
+    def counting_parse_body(code: str, *, qualified_name: str, newline: str) -> object:
+        parsed.append(qualified_name)
+        return parse_body(code, qualified_name=qualified_name, newline=newline)
+
+    monkeypatch.setattr(splice, "parse_body", counting_parse_body)
+    result = inject_spliced(module.source, module.bodies)
+    assert result is not None
+    assert parsed == []
+    assert result == inject_whole_module(module.source, module.bodies)
+
+
+def test_code_at_column_0_goes_in_indented_as_libcst_indents_it() -> None:
+    code = 'x = call(\n    1,\n)\ntext = """a\n  b"""\nif x:\n    # why\n    return text\n'
+    shape = {"indent": "        ", "keeps_docstring": False, "names": {"f"}, "hoist": "none"}
+    written = as_written(code, "\n", unit="    ", **shape)  # type: ignore[arg-type]
+    expected = "".join(
+        line if line.startswith("  b") else "        " + line
+        for line in code.splitlines(keepends=True)
+    )
+    assert written == WrittenBody(expected, 8)
+    source = "class A:\n    def f(self, x):\n        ...\n"
+    assert inject_spliced(source, {"A.f": code}) == inject_whole_module(source, {"A.f": code})
+    # libcst keeps a line inside brackets indented less than its block as it is: not here.
+    odd = "if x:\n    y = f(\n  1)\n"
+    assert as_written(odd, "\n", unit="    ", **shape) is None  # type: ignore[arg-type]

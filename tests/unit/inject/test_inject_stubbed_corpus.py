@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bench.roundtrip import Case, Outcome, cases, run_case, stub_bodies, summary
+from pipeline.stages.inject import splice
+from pipeline.stages.inject.body import parse_body
 from pipeline.stages.inject.splice import inject_spliced
 
 
@@ -53,3 +55,23 @@ def test_the_splice_fills_nearly_every_module_of_the_corpus(corpus: list[Case]) 
     spliced = sum(inject_spliced(source, bodies) is not None for source, bodies in filled)
     assert len(filled) >= 60
     assert spliced / len(filled) >= 0.95, f"{spliced} of {len(filled)} modules spliced"
+
+
+def test_libcst_parses_few_of_the_corpus_bodies(
+    corpus: list[Case], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The bodies go in as they are written (``inject.as_written``), told with ast; libcst
+    # parses and writes only what that does not handle. A check that gives up shows here.
+    parsed: list[str] = []
+
+    def counting_parse_body(code: str, *, qualified_name: str, newline: str) -> object:
+        parsed.append(qualified_name)
+        return parse_body(code, qualified_name=qualified_name, newline=newline)
+
+    monkeypatch.setattr(splice, "parse_body", counting_parse_body)
+    filled = [(case.stubbed, bodies) for case in corpus if (bodies := stub_bodies(case))]
+    for source, bodies in filled:
+        splice.inject_spliced(source, bodies)
+    total = sum(len(bodies) for _, bodies in filled)
+    assert total >= 2_000
+    assert len(parsed) / total <= 0.05, f"libcst parsed {len(parsed)} of {total} bodies"

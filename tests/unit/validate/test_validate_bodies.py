@@ -202,7 +202,6 @@ def test_a_body_inject_rejects_becomes_syn001(monkeypatch: pytest.MonkeyPatch) -
         return inject_bodies(source, bodies)
 
     monkeypatch.setattr(validator, "inject_bodies", fussy_inject)
-    monkeypatch.setattr(validator, "preview_bodies", lambda source, bodies, options=None: None)
     bodies = {"Store.load": "return {}\n", "Store.save": "print(data)\n"}
     report = validate_bodies(MODULE, bodies)
     assert calls == [{"Store.load", "Store.save"}, {"Store.save"}]

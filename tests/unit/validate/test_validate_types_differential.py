@@ -20,7 +20,6 @@ import pytest
 
 from bench.corpus import build_corpus
 from pipeline.stages.inject import inject_bodies
-from pipeline.stages.inject.preview import preview_bodies
 from pipeline.stages.validate import Rule, ValidateOptions, validate_bodies
 from pipeline.stages.validate import types as types_rule
 
@@ -118,7 +117,7 @@ def test_the_rule_reports_what_ty_check_reports(number: int, tmp_path: Path) -> 
     corpus = _corpus()
     assert len(corpus) == CORPUS_MODULES + len(HANDWRITTEN)
     source, bodies = corpus[number]
-    injected = preview_bodies(source, bodies) or inject_bodies(source, bodies)
+    injected = inject_bodies(source, bodies)
     ranges = list(injected.body_lines.values())
     report = validate_bodies(source, bodies, OPTIONS)
     rule = {
