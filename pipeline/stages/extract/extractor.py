@@ -29,9 +29,11 @@ from pipeline.stages.extract.markers import (
 from pipeline.stages.extract.options import ExtractOptions
 from pipeline.stages.extract.source import SourceText
 from pipeline.stages.extract.walk import has_blocks, nested_blocks, scopes_in
+from pipeline.stages.gc_pause import gc_paused
 from pipeline.stages.inject.locate import accessor_key
 
 
+@gc_paused()
 def extract_stubs(
     source: str, options: ExtractOptions | None = None, *, path: str | None = None
 ) -> ExtractionResult:

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from pipeline.models.findings import Finding, Severity, ValidationReport
+from pipeline.stages.gc_pause import gc_paused
 from pipeline.stages.inject import InjectError, InjectionResult, InjectOptions, inject_bodies
 from pipeline.stages.inject.imports import ImportKey, ast_alias_keys
 from pipeline.stages.syntax_tree import parse_or_none
@@ -352,6 +353,7 @@ def _injected_module(
     return (injected, text, *syntax.parse_module(text))
 
 
+@gc_paused()
 def validate_bodies(
     source: str, bodies: Mapping[str, str], options: ValidateOptions | None = None
 ) -> ValidationReport:
