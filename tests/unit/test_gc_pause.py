@@ -9,9 +9,12 @@ from typing import Any
 
 import pytest
 
+import pipeline.stages.inject as inject_module
 from pipeline.stages.extract import extract_stubs
 from pipeline.stages.extract import extractor as extractor_module
 from pipeline.stages.gc_pause import gc_paused
+from pipeline.stages.inject import inject_bodies
+from pipeline.stages.inject.splice import inject_spliced
 from pipeline.stages.validate import validate_bodies
 from pipeline.stages.validate import validator as validator_module
 
@@ -131,5 +134,13 @@ def test_validate_runs_with_the_collector_paused(monkeypatch: pytest.MonkeyPatch
     syntax = validator_module.syntax
     monkeypatch.setattr(syntax, "check_body", _recording(syntax.check_body, seen))
     assert validate_bodies(SOURCE, {"answer": "return 42"}).findings == []
+    assert seen == [False]
+    assert gc.isenabled()
+
+
+def test_inject_runs_with_the_collector_paused(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    monkeypatch.setattr(inject_module, "inject_spliced", _recording(inject_spliced, seen))
+    assert "return 42" in inject_bodies(SOURCE, {"answer": "return 42"}).source
     assert seen == [False]
     assert gc.isenabled()

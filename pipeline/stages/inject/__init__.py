@@ -16,6 +16,7 @@ from collections.abc import Mapping
 
 import libcst as cst
 
+from pipeline.stages.gc_pause import gc_paused
 from pipeline.stages.inject.body import (
     many_bool_operators,
     parse_body,
@@ -33,6 +34,7 @@ from pipeline.stages.inject.transform import BodyInjector
 __all__ = ["InjectError", "InjectOptions", "InjectionResult", "inject_bodies"]
 
 
+@gc_paused()
 def inject_bodies(
     source: str, bodies: Mapping[str, str], options: InjectOptions | None = None
 ) -> InjectionResult:
