@@ -99,6 +99,8 @@ def as_written(
     end = len(lines.lines)
     while end > last and is_blank(lines.line(end)):
         end -= 1
+    if end > last:
+        return None  # comments after the code: libcst decides which block keeps which
     if top_level:
         written = _indented(lines, first, end, indent)
         if written is None:

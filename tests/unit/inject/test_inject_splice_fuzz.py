@@ -7,7 +7,7 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bench.corpus import StubbedModule, build_corpus
@@ -107,6 +107,14 @@ _LINES = st.sampled_from(
     lines=st.lists(_LINES, min_size=1, max_size=8),
     indent=st.sampled_from(["", "    ", "  ", "        ", "            "]),
     target=st.sampled_from(["Store.load", "Store.save", "Store.Inner.size", "helper"]),
+)
+# Comments after the code, indented deeper than it: libcst drops a blank line and a repeated
+# comment there, and the splice must write what the whole-module path writes.
+@example(lines=["x = key", "", "    # an indented comment"], indent="", target="Store.load")
+@example(
+    lines=["x = key", "    # an indented comment", "    # an indented comment"],
+    indent="",
+    target="Store.load",
 )
 def test_whatever_the_code_the_splice_answers_as_the_whole_module_path(
     lines: list[str], indent: str, target: str
