@@ -59,7 +59,7 @@ class ReconnectBackoff:
     clock: Callable[[], float] = time.monotonic
     draw: Callable[[], float] = random.random
     _nodes: dict[Any, _Node] = field(default_factory=dict)
-    _connecting: asyncio.Lock = field(default_factory=asyncio.Lock)
+    _connecting: dict[Any, asyncio.Lock] = field(default_factory=dict)
 
     def waiting(self, node_id: Any) -> bool:
         node = self._nodes.get(node_id)
@@ -77,17 +77,18 @@ class ReconnectBackoff:
         """Make ``client`` (an ``aiokafka.AIOKafkaClient``) connect through this backoff."""
         upstream = client._get_conn
 
-        def open_connection(node_id: Any, options: dict[str, Any]) -> Any:
+        def already_open(node_id: Any, options: dict[str, Any]) -> Any:
             conn = client._conns.get((node_id, options.get("group", ConnectionGroup.DEFAULT)))
             return conn if conn is not None and conn.connected() else None
 
         async def get_conn(node_id: Any, **options: Any) -> Any:
-            conn = open_connection(node_id, options)
+            conn = already_open(node_id, options)
             if conn is not None:
                 return conn
-            # One attempt at a time: who waited for it sees its outcome, not a new attempt.
-            async with self._connecting:
-                conn = open_connection(node_id, options)
+            # One attempt at a time per node: who waited for it sees its outcome, not a new
+            # attempt; a node slow to answer does not hold back the others.
+            async with self._connecting.setdefault(node_id, asyncio.Lock()):
+                conn = already_open(node_id, options)
                 if conn is not None or self.waiting(node_id):
                     return conn
                 conn = await upstream(node_id, **options)

@@ -100,6 +100,25 @@ async def test_a_node_that_answers_again_is_connected_at_the_next_try_and_starts
     assert client.attempts == 13  # tried again after 50 ms
 
 
+async def test_a_node_slow_to_answer_does_not_hold_back_another() -> None:
+    client, gate = FakeClient(), asyncio.Event()
+    upstream = client._get_conn
+
+    async def slow_for_node_1(node_id: Any, **options: Any) -> Any:
+        if node_id == 1:
+            await gate.wait()  # a dead host: the connect hangs until its timeout
+        return await upstream(node_id, **options)
+
+    client._get_conn = slow_for_node_1  # type: ignore[method-assign]
+    ReconnectBackoff(POLICY).install(client)
+    client.answering = True
+    stuck = asyncio.create_task(client._get_conn(1))
+    await asyncio.sleep(0)
+    assert await asyncio.wait_for(client._get_conn(2), timeout=5) is not None
+    gate.set()
+    assert await stuck is not None
+
+
 async def test_an_open_connection_is_handed_out_while_the_node_waits() -> None:
     client, clock = FakeClient(), Clock()
     backoff = ReconnectBackoff(POLICY, clock=clock, draw=lambda: MIDDLE)
