@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.cluster import bench_settings, kafka_cluster
+from bench.report import write_results
 from pipeline.broker.admin import ensure_topics
 from pipeline.broker.connection import aiokafka_options
 from pipeline.catalogue import topic_name
@@ -172,10 +172,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     result = asyncio.run(main_async(args))
-    markdown = report(result)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2) + "\n")
-    args.output.with_suffix(".md").write_text(markdown + "\n")
+    write_results(result, args.output, report(result) + "\n", show=None)
     console.print(f"wrote {args.output}")
     return 0
 
